@@ -1,0 +1,3 @@
+/* website simulator (work in progress). */
+#include "sim.h"
+const struct hd_sim_def hd_sim_website = {.name = "website"};

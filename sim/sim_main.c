@@ -1,0 +1,5 @@
+/* herald-sim main (work in progress). */
+int main(void)
+{
+    return 0;
+}

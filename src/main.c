@@ -1,0 +1,5 @@
+/* heraldd main (work in progress). */
+int main(void)
+{
+    return 0;
+}
