@@ -48,6 +48,8 @@ struct hd_item_doc {
     struct hd_asset *attachments; /* owned array */
     const char *priority;         /* "normal" | "urgent" */
     const char *reason;           /* retract: optional reason text */
+    const char *publisher_kind;   /* "district" | "department" | "street", NULL when absent */
+    const char *issued_date;      /* 成文日期 YYYY-MM-DD, NULL when absent */
     /* targets (all optional): arrays of strings, NULL when absent */
     const char **target_channels;
     size_t n_target_channels;
@@ -60,9 +62,18 @@ struct hd_item_doc {
 };
 
 /*
+ * The view's strings point into root; absent optional fields are NULL, except view.summary, which
+ * is "" on a publish item without one (an empty summary is valid anyway). On a retract every field
+ * but id, version, action and approved_at may be NULL. A time field at exactly the epoch reads as
+ * absent in not_before_ms / expires_at_ms (0).
+ */
+
+/*
  * Parse and validate one message. `key` (may be NULL) is the Kafka key; when present it must equal
  * the item id. `max_len` is the configured size limit (0: none). Returns 0 and sets *out, or
- * HD_EINVAL with err filled (never crashes, whatever the bytes).
+ * HD_EINVAL with err filled (never crashes, whatever the bytes), or HD_ENOMEM (err->code "",
+ * not a rejection: retry the message later). err->detail is valid UTF-8 without control
+ * characters, fit for a Kafka header.
  */
 int hd_item_parse(const void *buf, size_t len, const void *key, size_t key_len, size_t max_len,
                   struct hd_item_doc **out, struct hd_item_error *err);
@@ -72,5 +83,10 @@ void hd_item_destroy(struct hd_item_doc *doc); /* NULL-safe */
 int hd_time_parse_rfc3339(const char *s, int64_t *epoch_ms);
 /* Format epoch ms as RFC 3339 in UTC ("2026-03-02T01:30:00.000Z"); out must hold 32 bytes. */
 void hd_time_format_rfc3339(int64_t epoch_ms, char out[32]);
+/* The same grammar on s[0..len) to the nanosecond (digits past the 9th are ignored); *why (may be
+ * NULL) gets a static reason on failure ("day out of range for its month"). 0 or HD_EINVAL. */
+int hd_time_parse_ns(const char *s, size_t len, int64_t *sec, int32_t *nsec, const char **why);
+/* A full-date YYYY-MM-DD (year 0001-9999, real day of its month) as days since 1970-01-01. */
+int hd_date_parse(const char *s, size_t len, int64_t *days, const char **why);
 
 #endif

@@ -1,0 +1,370 @@
+/*
+ * heraldd's life: start every part on one libevent loop in dependency order, run, and stop in the
+ * reverse order (docs/design.md, "Shutdown"). Signals arrive through libevent: SIGTERM/SIGINT
+ * drain, SIGHUP reloads channel settings. systemd learns READY once the store is open and the
+ * consumer subscribed, and gets watchdog pings from the loop itself.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <jansson.h>
+#include <systemd/sd-daemon.h>
+
+#include "admin.h"
+#include "common.h"
+#include "config.h"
+#include "daemon.h"
+#include "engine.h"
+#include "http.h"
+#include "intake.h"
+#include "kafka.h"
+#include "outbox.h"
+#include "registry.h"
+#include "store.h"
+
+struct hd_daemon {
+    const struct hd_daemon_opts *opts;
+    struct hd_config *cfg;
+    struct hd_registry *reg;
+    struct event_base *base;
+    struct hd_store *st;
+    struct hd_http *http;
+    struct hd_engine *e;
+    struct hd_outbox *ob;
+    struct hd_intake *in;
+    struct hd_kafka *k;
+    struct hd_admin *admin;
+    struct event *sig_term, *sig_int, *sig_hup;
+    struct event *tick;
+    uint64_t watchdog_usec;
+    int64_t last_watchdog;
+    int stopping;
+    int exit_code;
+    int disk_paused;
+    int store_failed;
+    int ready_sent;
+    struct hd_config **retired; /* configurations replaced by reloads, freed at exit */
+    size_t n_retired;
+};
+
+static void stop(struct hd_daemon *d, int code, const char *why);
+
+/* ---- callbacks from the parts --------------------------------------------------------------- */
+
+static void on_produced(void *arg, int kind, int64_t id, rd_kafka_resp_err_t err)
+{
+    struct hd_daemon *d = arg;
+    hd_outbox_produced(d->ob, kind, id, err);
+}
+
+static void on_store_failure(void *arg, int err, const char *msg)
+{
+    struct hd_daemon *d = arg;
+    if (d->store_failed)
+        return;
+    d->store_failed = 1;
+    hd_err("ALERT store: %s: the daemon's view is ahead of the database; stopping so that a "
+           "restart resumes from what is on disk (nothing accepted is lost)",
+           msg);
+    if (d->k)
+        hd_kafka_pause(d->k, "store failure");
+    stop(d, 75, "store failure");
+}
+
+/* ---- periodic tick: watchdog, disk space, status line -------------------------------------- */
+
+static void check_disk(struct hd_daemon *d)
+{
+    struct statvfs sv;
+    char dir[4096];
+    hd_strlcpy(dir, hd_store_path(d->st), sizeof(dir));
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        hd_strlcpy(dir, ".", sizeof(dir));
+    if (statvfs(dir, &sv) != 0)
+        return;
+    int64_t free_b = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+    if (!d->disk_paused && free_b < d->cfg->min_free_bytes) {
+        d->disk_paused = 1;
+        hd_err("ALERT store: only %lld bytes free on %s (min_free %lld): pausing intake",
+               (long long)free_b, dir, (long long)d->cfg->min_free_bytes);
+        hd_kafka_pause(d->k, "store disk nearly full");
+    } else if (d->disk_paused && free_b > d->cfg->min_free_bytes + d->cfg->min_free_bytes / 2) {
+        d->disk_paused = 0;
+        hd_info("store: %lld bytes free again: resuming intake", (long long)free_b);
+        hd_kafka_resume(d->k);
+    }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct hd_daemon *d = arg;
+    int64_t now = hd_mono_ms();
+    if (d->watchdog_usec && now - d->last_watchdog >= (int64_t)(d->watchdog_usec / 2000)) {
+        sd_notify(0, "WATCHDOG=1");
+        d->last_watchdog = now;
+    }
+    if (!d->stopping)
+        check_disk(d);
+    if (!d->ready_sent && hd_kafka_joined(d->k)) {
+        d->ready_sent = 1;
+        hd_info("heraldd: consumer group joined");
+    }
+    sd_notifyf(0, "STATUS=consumed=%llu in_flight=%zu outbox=%zu%s",
+               (unsigned long long)hd_kafka_consumed(d->k), hd_engine_in_flight(d->e),
+               hd_outbox_in_flight(d->ob), hd_kafka_paused(d->k) ? " intake=paused" : "");
+}
+
+/* ---- signals ---------------------------------------------------------------------------------- */
+
+static void on_drained(void *arg)
+{
+    struct hd_daemon *d = arg;
+    event_base_loopexit(d->base, NULL);
+}
+
+static void stop(struct hd_daemon *d, int code, const char *why)
+{
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    d->exit_code = code;
+    hd_info("heraldd: stopping (%s)", why);
+    sd_notify(0, "STOPPING=1");
+    if (d->admin)
+        hd_admin_set_ready(d->admin, 0);
+    if (d->k)
+        hd_kafka_stop_intake(d->k);
+    hd_engine_drain(d->e, d->cfg->drain_timeout_ms, on_drained, d);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct hd_daemon *d = arg;
+    if (sig == SIGHUP) {
+        hd_daemon_reload(d);
+        return;
+    }
+    if (d->stopping) {
+        hd_warn("heraldd: second signal: stopping now");
+        event_base_loopexit(d->base, NULL);
+        return;
+    }
+    stop(d, 0, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+void hd_daemon_request_stop(struct hd_daemon *d, int code, const char *why)
+{
+    stop(d, code, why);
+}
+
+struct event_base *hd_daemon_base(struct hd_daemon *d)
+{
+    return d->base;
+}
+
+struct hd_engine *hd_daemon_engine(struct hd_daemon *d)
+{
+    return d->e;
+}
+
+struct hd_store *hd_daemon_store(struct hd_daemon *d)
+{
+    return d->st;
+}
+
+struct hd_kafka *hd_daemon_kafka(struct hd_daemon *d)
+{
+    return d->k;
+}
+
+const struct hd_config *hd_daemon_config(struct hd_daemon *d)
+{
+    return d->cfg;
+}
+
+/* ---- reload ----------------------------------------------------------------------------------- */
+
+void hd_daemon_reload(struct hd_daemon *d)
+{
+    struct hd_diag diag;
+    struct hd_config *nc = NULL;
+    hd_diag_init(&diag);
+    sd_notify(0, "RELOADING=1");
+    hd_info("heraldd: SIGHUP: reloading %s", d->cfg->path);
+    if (hd_config_load(d->cfg->path, d->reg, &nc, &diag) != 0) {
+        hd_err("heraldd: reload refused, keeping the running configuration:\n%s",
+               diag.text ? diag.text : "");
+        hd_diag_free(&diag);
+        sd_notify(0, "READY=1");
+        return;
+    }
+    hd_diag_free(&diag);
+    if (hd_engine_reload(d->e, nc) != 0) {
+        hd_config_free(nc);
+        sd_notify(0, "READY=1");
+        return;
+    }
+    hd_intake_set_config(d->in, nc);
+    /* instances may still use the old configuration until their ops finish: keep it */
+    struct hd_config **r = realloc(d->retired, (d->n_retired + 1) * sizeof(*r));
+    if (r) {
+        d->retired = r;
+        d->retired[d->n_retired++] = d->cfg;
+    }
+    d->cfg = nc;
+    hd_log_set_level(nc->log_level);
+    sd_notify(0, "READY=1");
+}
+
+/* ---- run ------------------------------------------------------------------------------------- */
+
+static int write_ready_file(struct hd_daemon *d)
+{
+    if (!d->opts->ready_file)
+        return 0;
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", d->opts->ready_file);
+    json_t *j = json_pack("{s:i, s:s}", "pid", (int)getpid(), "store", hd_store_path(d->st));
+    if (d->admin)
+        json_object_set_new(j, "admin", json_string(hd_admin_url(d->admin)));
+    int rc = json_dump_file(j, tmp, JSON_COMPACT);
+    json_decref(j);
+    if (rc != 0 || rename(tmp, d->opts->ready_file) != 0) {
+        hd_err("heraldd: cannot write %s: %s", d->opts->ready_file, strerror(errno));
+        return HD_EIO;
+    }
+    return 0;
+}
+
+int hd_daemon_run(struct hd_config *cfg, struct hd_registry *reg, const struct hd_daemon_opts *o,
+                  struct hd_daemon_hooks *hooks)
+{
+    struct hd_daemon *d = calloc(1, sizeof(*d));
+    char err[1024] = "";
+    int code = 1;
+    if (!d)
+        return 1;
+    d->opts = o;
+    d->cfg = cfg;
+    d->reg = reg;
+    hd_log_set_level(cfg->log_level);
+    evthread_use_pthreads();
+    d->base = o->base ? o->base : event_base_new();
+    if (!d->base)
+        goto out;
+
+    struct hd_store_opts so = {
+        .path = cfg->db_path,
+        .commit_interval_ms = cfg->commit_interval_ms,
+        .commit_max_ops = cfg->commit_max_ops,
+        .sync_full = !cfg->synchronous || strcmp(cfg->synchronous, "normal") != 0,
+        .status_topic = cfg->topic_status,
+    };
+    if (hd_store_open(d->base, &so, &d->st, err, sizeof(err)) != 0) {
+        hd_err("heraldd: store: %s", err);
+        goto out;
+    }
+    hd_store_on_failure(d->st, on_store_failure, d);
+    hd_info("heraldd %s: store %s (synchronous=%s, commit_interval=%lldms)", HERALD_VERSION,
+            cfg->db_path, so.sync_full ? "full" : "normal", (long long)cfg->commit_interval_ms);
+    if (hd_http_create(d->base, &d->http) != 0) {
+        hd_err("heraldd: cannot create the HTTP client");
+        goto out;
+    }
+    if (hd_engine_create(d->base, cfg, d->st, d->http, &d->e, err, sizeof(err)) != 0 ||
+        hd_engine_start(d->e, err, sizeof(err)) != 0) {
+        hd_err("heraldd: engine: %s", err);
+        goto out;
+    }
+    if (hd_outbox_create(d->st, cfg->topic_status, cfg->topic_dlq, &d->ob) != 0 ||
+        hd_intake_create(cfg, d->st, d->e, d->ob, &d->in) != 0)
+        goto out;
+    /* the consumer hands messages to intake; the producer reports to the daemon */
+    struct hd_kafka_callbacks kc = {.intake = hd_intake_message,
+                                    .intake_arg = d->in,
+                                    .produced = on_produced,
+                                    .produced_arg = d};
+    if (hd_kafka_create(d->base, cfg, d->st, &kc, &d->k, err, sizeof(err)) != 0) {
+        hd_err("heraldd: kafka: %s", err);
+        goto out;
+    }
+    hd_outbox_set_kafka(d->ob, d->k);
+    hd_outbox_start(d->ob);
+    if (hd_admin_create(d, cfg, &d->admin, err, sizeof(err)) != 0) {
+        hd_err("heraldd: admin: %s", err);
+        goto out;
+    }
+    if (hd_kafka_start(d->k, err, sizeof(err)) != 0) {
+        hd_err("heraldd: kafka: %s", err);
+        goto out;
+    }
+    d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
+    d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
+    d->sig_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
+    event_add(d->sig_term, NULL);
+    event_add(d->sig_int, NULL);
+    event_add(d->sig_hup, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
+        d->watchdog_usec = 0;
+    d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+    struct timeval one = {1, 0};
+    if (d->watchdog_usec && d->watchdog_usec < 2000000) {
+        one.tv_sec = 0;
+        one.tv_usec = (suseconds_t)(d->watchdog_usec / 4);
+    }
+    event_add(d->tick, &one);
+    hd_admin_set_ready(d->admin, 1);
+    write_ready_file(d);
+    sd_notify(0, "READY=1");
+    hd_info("heraldd: running: %zu channel instance(s), consuming %s from %s",
+            cfg->n_instances, cfg->topic_items, cfg->brokers);
+    if (hooks && hooks->started)
+        hooks->started(hooks->arg, d);
+    event_base_dispatch(d->base);
+    code = d->exit_code;
+    hd_info("heraldd: stopped, exit code %d", code);
+
+out:
+    /* teardown, in this order: intake, adapters, curl, Kafka consumer, store, events, base */
+    if (d->admin)
+        hd_admin_destroy(d->admin);
+    if (d->k)
+        hd_kafka_close(d->k);
+    if (d->e && d->st)
+        hd_store_flush(d->st);
+    if (d->k)
+        hd_kafka_flush(d->k, 5000); /* status events: their reports delete outbox rows */
+    hd_engine_destroy(d->e);
+    hd_http_destroy(d->http);
+    hd_kafka_destroy(d->k);
+    hd_intake_destroy(d->in);
+    hd_outbox_destroy(d->ob);
+    hd_store_close(d->st);
+    if (d->sig_term)
+        event_free(d->sig_term);
+    if (d->sig_int)
+        event_free(d->sig_int);
+    if (d->sig_hup)
+        event_free(d->sig_hup);
+    if (d->tick)
+        event_free(d->tick);
+    if (d->base && !o->base)
+        event_base_free(d->base);
+    /* the first configuration is the caller's; reloaded ones are ours */
+    if (d->cfg != cfg)
+        hd_config_free(d->cfg);
+    for (size_t i = 0; i < d->n_retired; i++)
+        if (d->retired[i] != cfg)
+            hd_config_free(d->retired[i]);
+    free(d->retired);
+    free(d);
+    return code;
+}

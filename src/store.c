@@ -1,0 +1,565 @@
+/*
+ * The store's connection, schema migrations and group commit (see store.h for the model).
+ *
+ * Batching: the first write of a batch opens BEGIN IMMEDIATE and arms the commit timer; the
+ * commit event runs COMMIT (one WAL fsync under synchronous=FULL), then the callbacks registered
+ * with hd_store_when_durable(). WAL checkpoints are taken off the loop: the main connection has
+ * auto-checkpointing disabled, its WAL hook counts pages, and a checkpointer thread with its own
+ * connection runs PASSIVE checkpoints, which never block the writer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <uthash.h>
+
+#include "common.h"
+#include "store.h"
+
+struct durable_waiter {
+    hd_durable_cb *cb;
+    void *arg;
+    STAILQ_ENTRY(durable_waiter) link;
+};
+STAILQ_HEAD(waiter_list, durable_waiter);
+
+struct stmt_entry {
+    const char *sql; /* key: the SQL text's address (static strings) */
+    sqlite3_stmt *st;
+    UT_hash_handle hh;
+};
+
+struct hd_store {
+    sqlite3 *db;
+    char *path;
+    char *status_topic;
+    struct event_base *base;
+    struct event *commit_ev; /* timer: commit the batch */
+    struct event *ready_ev;  /* run waiters registered while no batch was open */
+    int in_batch;
+    int64_t batch_ops;
+    int64_t commit_interval_ms;
+    int64_t commit_max_ops;
+    struct waiter_list batch_waiters; /* wait for the open batch */
+    struct waiter_list ready_waiters; /* nothing pending: run on the next loop turn */
+    struct stmt_entry *stmts;
+    uint64_t commits;
+    double last_commit_s;
+    uint64_t commit_buckets[HD_STORE_COMMIT_BUCKETS];
+    double commit_sum;
+    int64_t batch_ops_max;
+    hd_store_fail_cb *fail_cb;
+    void *fail_arg;
+    hd_store_commit_cb *commit_cb;
+    void *commit_arg;
+    /* checkpointer */
+    pthread_t ckpt_thread;
+    int ckpt_started;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    int ckpt_wanted, ckpt_stop;
+};
+
+/* ---- migrations ----------------------------------------------------------------------------- */
+
+/* Numbered schema migrations: entry i brings the schema from version i to i + 1. Never edit an
+ * entry once released; append a new one. */
+static const char *const migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE items ("
+    " item_id TEXT NOT NULL, version INTEGER NOT NULL, action TEXT NOT NULL, state TEXT NOT NULL,"
+    " category TEXT, column_path TEXT, publisher_code TEXT, publisher_name TEXT,"
+    " publisher_kind TEXT, title TEXT, priority INTEGER NOT NULL DEFAULT 0,"
+    " approved_at INTEGER, not_before INTEGER, expires_at INTEGER, interprets TEXT, routes TEXT,"
+    " doc TEXT NOT NULL, src_topic TEXT, src_partition INTEGER, src_offset INTEGER,"
+    " received_at INTEGER NOT NULL, PRIMARY KEY (item_id, version)) WITHOUT ROWID;"
+    "CREATE INDEX items_received ON items(received_at);"
+    "CREATE TABLE item_heads (item_id TEXT PRIMARY KEY, max_version INTEGER NOT NULL,"
+    " retracted_version INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE deliveries ("
+    " id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " instance TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,"
+    " reason TEXT, detail TEXT, priority INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL, next_at INTEGER, not_before INTEGER, expires_at INTEGER,"
+    " approved_at INTEGER, hold_kind TEXT, hold_item TEXT, hold_instance TEXT,"
+    " hold_until INTEGER, remote_id TEXT, remote_url TEXT, adapter_state TEXT,"
+    " delivered_at INTEGER, seq INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE (item_id, version, instance, target));"
+    "CREATE INDEX deliveries_queue ON deliveries(instance, state, priority DESC, id);"
+    "CREATE INDEX deliveries_next ON deliveries(next_at) WHERE next_at IS NOT NULL;"
+    "CREATE INDEX deliveries_expiry ON deliveries(expires_at) WHERE expires_at IS NOT NULL"
+    " AND state IN ('pending','held','waiting_retry','parked');"
+    "CREATE INDEX deliveries_hold ON deliveries(hold_item, hold_instance) WHERE state = 'held';"
+    "CREATE INDEX deliveries_slot ON deliveries(item_id, instance, target, version);"
+    "CREATE INDEX deliveries_remote ON deliveries(instance, remote_id)"
+    " WHERE remote_id IS NOT NULL;"
+    "CREATE INDEX deliveries_updated ON deliveries(updated_at);"
+    "CREATE TABLE attempts (id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL,"
+    " outcome TEXT NOT NULL, http_status INTEGER, platform_code TEXT, reason TEXT, message TEXT,"
+    " remote_id TEXT, remote_url TEXT);"
+    "CREATE INDEX attempts_delivery ON attempts(delivery_id);"
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT NOT NULL, payload TEXT NOT NULL);"
+    "CREATE TABLE rejections (id INTEGER PRIMARY KEY, topic TEXT NOT NULL,"
+    " partition INTEGER NOT NULL, offset INTEGER NOT NULL, msg_key BLOB, value BLOB,"
+    " reason TEXT NOT NULL, detail TEXT, rejected_at INTEGER NOT NULL,"
+    " sent INTEGER NOT NULL DEFAULT 0, replayed_at INTEGER, UNIQUE (topic, partition, offset));"
+    "CREATE INDEX rejections_unsent ON rejections(id) WHERE sent = 0;"
+    "CREATE TABLE instances (instance TEXT PRIMARY KEY, paused INTEGER NOT NULL DEFAULT 0,"
+    " parked INTEGER NOT NULL DEFAULT 0, reason TEXT, updated_at INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, who TEXT NOT NULL,"
+    " action TEXT NOT NULL, item_id TEXT, delivery_id INTEGER, instance TEXT, reason TEXT);"
+    "CREATE INDEX audit_item ON audit(item_id);"
+    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+};
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return HD_EIO;
+    }
+    return 0;
+}
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return HD_EIO;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    int latest = (int)HD_ARRAY_LEN(migrations);
+    if (version > latest) {
+        snprintf(err, errlen,
+                 "the database has schema version %d, newer than this heraldd knows (%d): "
+                 "refusing to run an older heraldd on it",
+                 version, latest);
+        return HD_EINVAL;
+    }
+    for (int v = version; v < latest; v++) {
+        char sql[256];
+        if (exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+            return HD_EIO;
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO schema_migrations VALUES (%d, CAST((julianday('now') - "
+                 "2440587.5) * 86400000 AS INTEGER)); PRAGMA user_version = %d",
+                 v + 1, v + 1);
+        if (exec(db, migrations[v], err, errlen) != 0 || exec(db, sql, err, errlen) != 0) {
+            char ignore[64];
+            exec(db, "ROLLBACK", ignore, sizeof(ignore));
+            return HD_EIO;
+        }
+        if (exec(db, "COMMIT", err, errlen) != 0)
+            return HD_EIO;
+        hd_info("store: migrated schema to version %d", v + 1);
+    }
+    return 0;
+}
+
+static int check_integrity(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(5)", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return HD_EIO;
+    }
+    int ok = 1;
+    char first[200] = "";
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && strcmp(t, "ok") != 0) {
+            if (ok)
+                hd_strlcpy(first, t, sizeof(first));
+            ok = 0;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        ok = 0;
+    } else if (!ok) {
+        snprintf(err, errlen, "integrity check failed: %s", first);
+    }
+    sqlite3_finalize(st);
+    return ok ? 0 : HD_EIO;
+}
+
+/* ---- checkpointer thread -------------------------------------------------------------------- */
+
+static void *ckpt_main(void *arg)
+{
+    struct hd_store *s = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        hd_err("store: checkpointer cannot open %s: %s", s->path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 1000);
+    pthread_mutex_lock(&s->ckpt_mu);
+    while (!s->ckpt_stop) {
+        while (!s->ckpt_wanted && !s->ckpt_stop)
+            pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
+        if (s->ckpt_stop)
+            break;
+        s->ckpt_wanted = 0;
+        pthread_mutex_unlock(&s->ckpt_mu);
+        int log = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            hd_warn("store: checkpoint failed: %s", sqlite3_errmsg(db));
+        pthread_mutex_lock(&s->ckpt_mu);
+    }
+    pthread_mutex_unlock(&s->ckpt_mu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct hd_store *s = arg;
+    if (pages >= 1000 && s->ckpt_started) {
+        pthread_mutex_lock(&s->ckpt_mu);
+        s->ckpt_wanted = 1;
+        pthread_cond_signal(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->ckpt_mu);
+    }
+    return SQLITE_OK;
+}
+
+/* ---- batching -------------------------------------------------------------------------------- */
+
+static void run_waiters(struct waiter_list *list, int err)
+{
+    struct waiter_list todo = STAILQ_HEAD_INITIALIZER(todo);
+    STAILQ_CONCAT(&todo, list);
+    while (!STAILQ_EMPTY(&todo)) {
+        struct durable_waiter *w = STAILQ_FIRST(&todo);
+        STAILQ_REMOVE_HEAD(&todo, link);
+        w->cb(w->arg, err);
+        free(w);
+    }
+}
+
+static int commit(struct hd_store *s)
+{
+    if (!s->in_batch)
+        return 0;
+    double t0 = hd_mono_s();
+    int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    int err = 0;
+    if (rc != SQLITE_OK) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "commit failed: %s", sqlite3_errmsg(s->db));
+        hd_err("store: %s (ops=%lld)", msg, (long long)s->batch_ops);
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        err = rc == SQLITE_FULL ? HD_EFULL : HD_EIO;
+        if (s->fail_cb)
+            s->fail_cb(s->fail_arg, err, msg);
+    }
+    s->in_batch = 0;
+    if (s->batch_ops > s->batch_ops_max)
+        s->batch_ops_max = s->batch_ops;
+    s->batch_ops = 0;
+    s->commits++;
+    s->last_commit_s = hd_mono_s() - t0;
+    s->commit_sum += s->last_commit_s;
+    int b = 0;
+    while (b < HD_STORE_COMMIT_BUCKETS && s->last_commit_s > hd_store_commit_bounds[b])
+        b++;
+    if (b < HD_STORE_COMMIT_BUCKETS)
+        s->commit_buckets[b]++;
+    evtimer_del(s->commit_ev);
+    run_waiters(&s->batch_waiters, err);
+    if (!err && s->commit_cb && !s->in_batch)
+        s->commit_cb(s->commit_arg);
+    return err;
+}
+
+static void on_commit(evutil_socket_t fd, short what, void *arg)
+{
+    commit(arg);
+}
+
+static void on_ready(evutil_socket_t fd, short what, void *arg)
+{
+    struct hd_store *s = arg;
+    run_waiters(&s->ready_waiters, 0);
+}
+
+int hd_store_write(struct hd_store *s)
+{
+    if (s->in_batch)
+        return 0;
+    int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        hd_err("store: cannot begin a batch: %s", sqlite3_errmsg(s->db));
+        return HD_EIO;
+    }
+    s->in_batch = 1;
+    s->batch_ops = 0;
+    struct timeval tv = {(time_t)(s->commit_interval_ms / 1000),
+                         (suseconds_t)((s->commit_interval_ms % 1000) * 1000)};
+    evtimer_add(s->commit_ev, &tv);
+    return 0;
+}
+
+void hd_store_count_op(struct hd_store *s)
+{
+    if (++s->batch_ops == s->commit_max_ops)
+        event_active(s->commit_ev, EV_TIMEOUT, 0);
+}
+
+void hd_store_when_durable(struct hd_store *s, hd_durable_cb *cb, void *arg)
+{
+    struct durable_waiter *w = calloc(1, sizeof(*w));
+    if (!w) {
+        hd_err("store: out of memory registering a durability callback");
+        abort(); /* losing a callback would lose an offset or an outcome: never carry on */
+    }
+    w->cb = cb;
+    w->arg = arg;
+    if (s->in_batch) {
+        STAILQ_INSERT_TAIL(&s->batch_waiters, w, link);
+    } else {
+        STAILQ_INSERT_TAIL(&s->ready_waiters, w, link);
+        event_active(s->ready_ev, EV_TIMEOUT, 0);
+    }
+}
+
+int hd_store_flush(struct hd_store *s)
+{
+    return commit(s);
+}
+
+const double hd_store_commit_bounds[HD_STORE_COMMIT_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+
+void hd_store_stats(const struct hd_store *s, struct hd_store_stats *out)
+{
+    out->commits = s->commits;
+    memcpy(out->commit_buckets, s->commit_buckets, sizeof(out->commit_buckets));
+    out->commit_seconds_sum = s->commit_sum;
+    out->batch_ops_max = s->batch_ops_max;
+}
+
+int hd_store_in_batch(const struct hd_store *s)
+{
+    return s->in_batch;
+}
+
+uint64_t hd_store_commits(const struct hd_store *s)
+{
+    return s->commits;
+}
+
+double hd_store_last_commit_s(const struct hd_store *s)
+{
+    return s->last_commit_s;
+}
+
+int64_t hd_store_batch_ops(const struct hd_store *s)
+{
+    return s->batch_ops;
+}
+
+const char *hd_store_path(const struct hd_store *s)
+{
+    return s->path;
+}
+
+sqlite3 *hd_store_db(struct hd_store *s)
+{
+    return s->db;
+}
+
+const char *hd_store_status_topic(const struct hd_store *s)
+{
+    return s->status_topic;
+}
+
+void hd_store_on_commit(struct hd_store *s, hd_store_commit_cb *cb, void *arg)
+{
+    s->commit_cb = cb;
+    s->commit_arg = arg;
+}
+
+void hd_store_on_failure(struct hd_store *s, hd_store_fail_cb *cb, void *arg)
+{
+    s->fail_cb = cb;
+    s->fail_arg = arg;
+}
+
+sqlite3_stmt *hd_store_stmt(struct hd_store *s, const char *sql)
+{
+    struct stmt_entry *e;
+    HASH_FIND_PTR(s->stmts, &sql, e);
+    if (e) {
+        sqlite3_reset(e->st);
+        sqlite3_clear_bindings(e->st);
+        return e->st;
+    }
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
+        hd_err("store: cannot prepare statement: %s: %.120s", sqlite3_errmsg(s->db), sql);
+        free(e);
+        return NULL;
+    }
+    e->sql = sql;
+    HASH_ADD_PTR(s->stmts, sql, e);
+    return e->st;
+}
+
+int hd_store_step_done(struct hd_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    int ext = sqlite3_extended_errcode(s->db);
+    sqlite3_reset(st);
+    if ((ext & 0xff) == SQLITE_CONSTRAINT)
+        return HD_EEXIST;
+    hd_err("store: %s failed: %s", what, sqlite3_errmsg(s->db));
+    return rc == SQLITE_FULL ? HD_EFULL : HD_EIO;
+}
+
+/* ---- open / close ------------------------------------------------------------------------ */
+
+int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct hd_store **out,
+                  char *err, size_t errlen)
+{
+    struct hd_store *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return HD_ENOMEM;
+    }
+    STAILQ_INIT(&s->batch_waiters);
+    STAILQ_INIT(&s->ready_waiters);
+    pthread_mutex_init(&s->ckpt_mu, NULL);
+    pthread_cond_init(&s->ckpt_cv, NULL);
+    s->base = base;
+    s->path = hd_strdup(o->path);
+    s->status_topic = hd_strdup(o->status_topic ? o->status_topic : "herald.status");
+    s->commit_interval_ms = o->commit_interval_ms;
+    s->commit_max_ops = o->commit_max_ops > 0 ? o->commit_max_ops : 20000;
+    int rc = sqlite3_open_v2(o->path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", o->path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 5000);
+    char e2[256];
+    /* journal_mode first: it is what tells a corrupt or foreign file from a database */
+    if (exec(s->db, "PRAGMA journal_mode=WAL", e2, sizeof(e2)) != 0) {
+        snprintf(err, errlen, "%s is not a usable SQLite database: %s", o->path, e2);
+        goto fail;
+    }
+    if (check_integrity(s->db, e2, sizeof(e2)) != 0) {
+        snprintf(err, errlen,
+                 "%s is corrupt (%s): refusing to start. Restore it from a backup, or move it "
+                 "away to start with an empty store (Kafka redelivers what it still retains).",
+                 o->path, e2);
+        goto fail;
+    }
+    if (exec(s->db, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", e2,
+             sizeof(e2)) != 0 ||
+        exec(s->db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY", e2, sizeof(e2)) != 0) {
+        snprintf(err, errlen, "%s: %s", o->path, e2);
+        goto fail;
+    }
+    if (migrate(s->db, e2, sizeof(e2)) != 0) {
+        snprintf(err, errlen, "%s: schema migration failed: %s", o->path, e2);
+        goto fail;
+    }
+    sqlite3_wal_autocheckpoint(s->db, 0);
+    sqlite3_wal_hook(s->db, wal_hook, s);
+    s->commit_ev = evtimer_new(base, on_commit, s);
+    s->ready_ev = event_new(base, -1, 0, on_ready, s);
+    if (!s->commit_ev || !s->ready_ev) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0)
+        s->ckpt_started = 1;
+    else
+        hd_warn("store: no checkpointer thread (%s): checkpoints run on the loop",
+                strerror(errno));
+    if (!s->ckpt_started)
+        sqlite3_wal_autocheckpoint(s->db, 1000);
+    *out = s;
+    return 0;
+fail:
+    hd_store_close(s);
+    return HD_EIO;
+}
+
+int hd_store_open_reader(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return HD_EIO;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    *out = db;
+    return 0;
+}
+
+void hd_store_close(struct hd_store *s)
+{
+    if (!s)
+        return;
+    if (s->db && s->in_batch)
+        commit(s);
+    run_waiters(&s->ready_waiters, 0);
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->ckpt_mu);
+        s->ckpt_stop = 1;
+        pthread_cond_signal(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->ckpt_mu);
+        pthread_join(s->ckpt_thread, NULL);
+    }
+    struct stmt_entry *e, *tmp;
+    HASH_ITER(hh, s->stmts, e, tmp)
+    {
+        HASH_DEL(s->stmts, e);
+        sqlite3_finalize(e->st);
+        free(e);
+    }
+    if (s->db) {
+        /* a final full checkpoint keeps the WAL small for the next start */
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close(s->db);
+    }
+    if (s->commit_ev)
+        event_free(s->commit_ev);
+    if (s->ready_ev)
+        event_free(s->ready_ev);
+    pthread_mutex_destroy(&s->ckpt_mu);
+    pthread_cond_destroy(&s->ckpt_cv);
+    free(s->status_topic);
+    free(s->path);
+    free(s);
+}
