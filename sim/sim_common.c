@@ -276,6 +276,8 @@ static void schedule(struct hd_sim_req *r, enum req_action action, long ms)
     r->action = action;
     if (!r->timer)
         r->timer = evtimer_new(hd_sim_base(r->sim), on_timer, r);
+    /* the loop's cached time is from before this request was read: count from now */
+    event_base_update_cache_time(hd_sim_base(r->sim));
     if (!r->timer || evtimer_add(r->timer, &tv) < 0) {
         hd_log_write(HD_LOG_ERROR, r->sim->prefix, "cannot arm a timer; answering now");
         r->action = ACT_SEND;

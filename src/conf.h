@@ -37,7 +37,7 @@ struct hd_node {
 #define HD_DIAG_MAX_LINES 200
 struct hd_diag {
     int n_errors;
-    char *text; /* owned, NUL-terminated */
+    char *text; /* owned, NUL-terminated; NULL until the first line */
     size_t len, cap;
 };
 

@@ -167,7 +167,7 @@ static const char *shown(const char *s, char *buf, size_t size, int quote)
     return buf;
 }
 
-#define SHOWN_SIZE 128
+#define SHOWN_SIZE 256 /* 48 bytes shown, each at most "\xNN", quotes and "…" */
 
 static const char *what(const struct hd_node *n)
 {
@@ -515,32 +515,30 @@ static int check_scalar(struct check *c, const struct hd_conf_key *k, const stru
     }
 }
 
-static int unique_keys(struct hd_diag *d, const struct hd_node *m, const char *prefix,
-                       unsigned char *dup)
+/* When key i of m repeats an earlier key, report it (`prefix.key` for nested maps) and return 1.
+ * Called key by key, so the errors of one mapping come out in line order. */
+static int is_duplicate(struct hd_diag *d, const struct hd_node *m, size_t i, const char *prefix)
 {
-    int errors = 0;
     char sh[SHOWN_SIZE];
-    for (size_t i = 1; i < m->n; i++) {
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(m->keys[i], m->keys[j]) != 0)
-                continue;
-            hd_diag_addf(d, m->file, m->key_lines[i], m->key_cols[i],
-                         "duplicate key `%s%s%s` (first given at line %d)", prefix ? prefix : "",
-                         prefix ? "." : "", shown(m->keys[i], sh, sizeof(sh), 0), m->key_lines[j]);
-            if (dup)
-                dup[i] = 1;
-            errors++;
-            break;
-        }
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(m->keys[i], m->keys[j]) != 0)
+            continue;
+        hd_diag_addf(d, m->file, m->key_lines[i], m->key_cols[i],
+                     "duplicate key `%s%s%s` (first given at line %d)", prefix ? prefix : "",
+                     prefix ? "." : "", shown(m->keys[i], sh, sizeof(sh), 0), m->key_lines[j]);
+        return 1;
     }
-    return errors;
+    return 0;
 }
 
 int hd_conf_check_unique(const struct hd_node *map, struct hd_diag *d)
 {
     if (!map || map->kind != HD_NODE_MAP)
         return 0;
-    return unique_keys(d, map, NULL, NULL);
+    int errors = 0;
+    for (size_t i = 1; i < map->n; i++)
+        errors += is_duplicate(d, map, i, NULL);
+    return errors;
 }
 
 static int check_value(struct check *c, const struct hd_conf_key *k, const struct hd_node *n,
@@ -583,19 +581,16 @@ static int check_value(struct check *c, const struct hd_conf_key *k, const struc
         verr(c, n, k->name, "expected a mapping, got %s", what(n));
         return -1;
     }
-    unsigned char *dup = calloc(n->n ? n->n : 1, 1);
     v->map_keys = calloc(n->n ? n->n : 1, sizeof(char *));
     v->map_vals = calloc(n->n ? n->n : 1, sizeof(char *));
-    if (!dup || !v->map_keys || !v->map_vals) {
-        free(dup);
+    if (!v->map_keys || !v->map_vals)
         goto oom;
-    }
-    if (unique_keys(c->d, n, k->name, dup))
-        bad = 1;
     for (size_t i = 0; i < n->n; i++) {
         const struct hd_node *it = n->kids[i];
-        if (dup[i])
+        if (is_duplicate(c->d, n, i, k->name)) {
+            bad = 1;
             continue;
+        }
         if (it->kind != HD_NODE_SCALAR || it->null) {
             hd_diag_add(c->d, it, "`%s.%s`: expected a string, got %s", k->name,
                         shown(n->keys[i], sh, sizeof(sh), 0), what(it));
@@ -604,14 +599,10 @@ static int check_value(struct check *c, const struct hd_conf_key *k, const struc
         }
         v->map_keys[v->n_map] = strdup(n->keys[i]);
         v->map_vals[v->n_map] = strdup(it->scalar);
-        if (!v->map_keys[v->n_map] || !v->map_vals[v->n_map]) {
-            v->n_map++; /* freed with the rest */
-            free(dup);
+        v->n_map++; /* freed with the value, even half made */
+        if (!v->map_keys[v->n_map - 1] || !v->map_vals[v->n_map - 1])
             goto oom;
-        }
-        v->n_map++;
     }
-    free(dup);
     return bad ? -1 : 0;
 oom:
     verr(c, n, k->name, "out of memory");
@@ -725,7 +716,6 @@ int hd_conf_check(const struct hd_node *map, const struct hd_conf_key *const *ta
     const int before = d->n_errors;
     const struct hd_node *m = map, *at = map;
     struct check c = {d, 0};
-    unsigned char *dup = NULL;
     int wrong_kind = 0;
     size_t total = 0;
 
@@ -754,14 +744,8 @@ int hd_conf_check(const struct hd_node *map, const struct hd_conf_key *const *ta
         wrong_kind = 1;
     }
     if (m) {
-        dup = calloc(m->n ? m->n : 1, 1);
-        if (!dup) {
-            hd_diag_add(d, m, "out of memory");
-            return d->n_errors - before;
-        }
-        unique_keys(d, m, NULL, dup);
         for (size_t i = 0; i < m->n; i++) {
-            if (dup[i] || in_list(ignore, m->keys[i]))
+            if (is_duplicate(d, m, i, NULL) || in_list(ignore, m->keys[i]))
                 continue;
             struct hd_conf_value *v = lookup(out, m->keys[i]);
             if (!v) {
@@ -772,7 +756,6 @@ int hd_conf_check(const struct hd_node *map, const struct hd_conf_key *const *ta
             if (check_value(&c, v->key, v->node, v) == 0)
                 v->set = 1;
         }
-        free(dup);
     }
     for (size_t i = 0; i < out->n; i++) {
         struct hd_conf_value *v = &out->v[i];

@@ -184,6 +184,7 @@ void hd_outbox_destroy(struct hd_outbox *ob)
 {
     if (!ob)
         return;
+    hd_store_on_commit(ob->st, NULL, NULL);
     struct dlq_flight *f, *tmp;
     HASH_ITER(hh, ob->dlq, f, tmp)
     {

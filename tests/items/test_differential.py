@@ -271,6 +271,25 @@ def test_seed_scenarios(capsys):
             assert earlier, f"{name} retracts an item published earlier in the seeds"
 
 
+def test_doc_examples(capsys):
+    """The complete examples in docs/item-schema.md pass both validators."""
+    text = (SRC / "docs" / "item-schema.md").read_text()
+    raws = []
+    for block in re.findall(r"```json\n(.*?)```", text, re.S):
+        try:
+            doc = json.loads(block)
+        except ValueError:
+            continue  # a shortened example ("review": [ … ])
+        if isinstance(doc, dict) and "schema" in doc:
+            raws.append(block.encode())
+    assert len(raws) >= 2, "docs/item-schema.md keeps complete examples"
+    tally = Tally()
+    for i, (raw, c) in enumerate(zip(raws, run_c(raws))):
+        tally.add(f"docs example {i}", raw, c)
+        assert c["accepted"], (i, c)
+    check(tally, capsys, "docs examples")
+
+
 def read_expected():
     rows = {}
     for line in (HERE / "invalid" / "expected.tsv").read_text().splitlines():

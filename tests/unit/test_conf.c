@@ -367,8 +367,8 @@ static void test_check_duplicates(void **state)
                               "headers:\n  A: x\n  A: y\ntimeout: 9s\n"),
                      3);
     assert_string_equal(diag(f), "t.yaml:4:1: duplicate key `timeout` (first given at line 2)\n"
-                                 "t.yaml:8:1: duplicate key `timeout` (first given at line 2)\n"
-                                 "t.yaml:7:3: duplicate key `headers.A` (first given at line 6)\n");
+                                 "t.yaml:7:3: duplicate key `headers.A` (first given at line 6)\n"
+                                 "t.yaml:8:1: duplicate key `timeout` (first given at line 2)\n");
     assert_int_equal(hd_conf_find(&f->v, "timeout")->i, 5000); /* the first one counts */
     hd_diag_free(&f->d);
     assert_int_equal(parse(f, "web:\n  a: 1\nweb:\n  b: 2\n"), 0);

@@ -132,7 +132,9 @@ static void sweep(const char *name, void (*fn)(void))
 #ifdef HAVE_SANITIZER
     (void)name;
     (void)fn;
-    skip(); /* sanitizer builds replace malloc themselves: the counting allocator cannot run */
+    print_message("skipped: a sanitizer build replaces malloc, so the counting allocator cannot "
+                  "run\n");
+    skip();
 #else
     fn(); /* warm up lazily initialised library state (iconv modules) */
     long n;
