@@ -261,9 +261,25 @@ static void drop_now(struct hd_sim_req *r)
     req_done(r, 0, 1);
 }
 
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+/* Arms the request's timer for `us` microseconds. */
+static int arm(struct hd_sim_req *r, int64_t us)
+{
+    struct timeval tv = {.tv_sec = us / 1000000, .tv_usec = us % 1000000};
+    if (!r->timer)
+        r->timer = evtimer_new(hd_sim_base(r->sim), on_timer, r);
+    return r->timer ? evtimer_add(r->timer, &tv) : -1;
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct hd_sim_req *r = arg;
+    /* libevent's timers may use a coarse clock and fire a few ms early: latency_ms promises
+     * "at least", so check against the precise monotonic clock and wait for the rest */
+    double left = r->due_s - hd_mono_s();
+    if (r->action == ACT_SEND && left > 0 && arm(r, (int64_t)(left * 1e6) + 1) == 0)
+        return;
     if (r->action == ACT_DROP)
         drop_now(r);
     else
@@ -272,13 +288,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static void schedule(struct hd_sim_req *r, enum req_action action, long ms)
 {
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     r->action = action;
-    if (!r->timer)
-        r->timer = evtimer_new(hd_sim_base(r->sim), on_timer, r);
-    /* the loop's cached time is from before this request was read: count from now */
-    event_base_update_cache_time(hd_sim_base(r->sim));
-    if (!r->timer || evtimer_add(r->timer, &tv) < 0) {
+    r->due_s = hd_mono_s() + (double)ms / 1000.0;
+    if (arm(r, (int64_t)ms * 1000) < 0) {
         hd_log_write(HD_LOG_ERROR, r->sim->prefix, "cannot arm a timer; answering now");
         r->action = ACT_SEND;
         if (!r->reply)

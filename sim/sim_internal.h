@@ -100,6 +100,7 @@ struct hd_sim_req {
     int status;
     struct evbuffer *reply; /* owned: the answer, held while the timer runs */
     enum req_action action;
+    double due_s;        /* monotonic time the timer's action is due */
     struct event *timer; /* owned */
 };
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -234,6 +235,13 @@ static int write_ready_file(struct hd_daemon *d)
     json_t *j = json_pack("{s:i, s:s}", "pid", (int)getpid(), "store", hd_store_path(d->st));
     if (d->admin)
         json_object_set_new(j, "admin", json_string(hd_admin_url(d->admin)));
+    json_t *inb = json_object();
+    for (size_t i = 0; i < d->cfg->n_instances; i++) {
+        const char *u = hd_engine_inbound_url(d->e, i);
+        if (u)
+            json_object_set_new(inb, d->cfg->instances[i].id, json_string(u));
+    }
+    json_object_set_new(j, "inbound", inb);
     int rc = json_dump_file(j, tmp, JSON_COMPACT);
     json_decref(j);
     if (rc != 0 || rename(tmp, d->opts->ready_file) != 0) {
@@ -255,6 +263,11 @@ int hd_daemon_run(struct hd_config *cfg, struct hd_registry *reg, const struct h
     d->cfg = cfg;
     d->reg = reg;
     hd_log_set_level(cfg->log_level);
+    /* quota days and report years follow the configured zone; logs are in UTC (journald) */
+    if (cfg->timezone && *cfg->timezone) {
+        setenv("TZ", cfg->timezone, 1);
+        tzset();
+    }
     evthread_use_pthreads();
     d->base = o->base ? o->base : event_base_new();
     if (!d->base)

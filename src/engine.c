@@ -353,6 +353,7 @@ int hd_engine_create(struct event_base *base, const struct hd_config *cfg, struc
         in->paused = is.paused;
         in->parked = is.parked;
         hd_strlcpy(in->parked_reason, is.reason, sizeof(in->parked_reason));
+        hd_inst_load_credentials(in);
     }
     *out = e;
     return 0;
@@ -370,6 +371,10 @@ int hd_engine_start(struct hd_engine *e, char *err, size_t errlen)
             return HD_EINVAL;
         }
         in->created = 1;
+        if (hd_inbound_start(in, cerr, sizeof(cerr)) != 0) {
+            snprintf(err, errlen, "channel %s: %s", in->conf->id, cerr);
+            return HD_EIO;
+        }
         if (in->paused)
             hd_warn("[channel:%s] paused by an operator (kept across restarts)", in->conf->id);
         if (in->parked)
@@ -505,6 +510,7 @@ void hd_engine_destroy(struct hd_engine *e)
     }
     for (size_t i = 0; e->insts && i < e->n_insts; i++) {
         struct hd_instance *in = &e->insts[i];
+        hd_inbound_stop(in);
         if (in->created && in->chan->destroy)
             in->chan->destroy(in->state);
         struct lane *l, *lt;
@@ -515,6 +521,8 @@ void hd_engine_destroy(struct hd_engine *e)
             free(l);
         }
         hd_tokens_free(in);
+        hd_quotas_free(in);
+        hd_inst_free_credentials(in);
         free(in->blocked_json);
         if (in->pump_ev)
             event_free(in->pump_ev);

@@ -74,6 +74,12 @@ int hd_engine_pause(struct hd_engine *e, const char *instance, int pause, const 
 int hd_engine_unpark(struct hd_engine *e, const char *instance, const char *who,
                      const char *reason);
 
+/* Replace the secret `key` of an instance (stored 0600 under state_dir/credentials, used instead
+ * of the configuration's from now on), recreate the adapter and un-park the instance.
+ * HD_EINVAL when key is not a secret key of the adapter. */
+int hd_engine_set_credential(struct hd_engine *e, const char *instance, const char *key,
+                             const char *value, size_t len, const char *who, const char *reason);
+
 /* ---- state for the admin API and metrics -------------------------------------------------- */
 
 struct hd_instance_view {
@@ -94,6 +100,8 @@ struct hd_instance_view {
 size_t hd_engine_instances(const struct hd_engine *e);
 void hd_engine_instance_view(const struct hd_engine *e, size_t i, struct hd_instance_view *v);
 size_t hd_engine_in_flight(const struct hd_engine *e);
+/* The callback listener's URL of instance i, or NULL. */
+const char *hd_engine_inbound_url(const struct hd_engine *e, size_t i);
 /* Delivery latency (approval -> delivered) histogram buckets, per instance index. */
 #define HD_LAT_BUCKETS 12
 extern const double hd_latency_bounds[HD_LAT_BUCKETS];

@@ -8,6 +8,8 @@
 
 #include <sys/queue.h>
 
+#include <event2/http.h>
+
 #include <uthash.h>
 
 #include <herald/channel.h>
@@ -56,6 +58,14 @@ struct token {
 struct opctx;
 TAILQ_HEAD(op_list, opctx);
 
+struct hd_quota;
+
+struct hd_cred {
+    char *key;
+    char *val; /* owned, wiped on free */
+    size_t len;
+};
+
 /* The ABI's opaque struct hd_instance: one configured channel instance at run time. */
 struct hd_instance {
     struct hd_engine *e;
@@ -77,6 +87,11 @@ struct hd_instance {
     struct event *pump_tmr; /* pump later (token refill, breaker probe, gate) */
     int64_t pump_at;
     struct token *tokens_cache;
+    struct evhttp *inbound; /* the callback listener (inbound.c) */
+    char inbound_url[300];
+    struct hd_quota *quotas; /* budgets counted ahead of the platform's (quota.c) */
+    struct hd_cred *creds; /* operator-supplied secrets overriding the configuration */
+    size_t n_creds;
     struct op_list ops;
     /* observability */
     int64_t last_success_ms, last_error_ms;
@@ -174,6 +189,21 @@ int hd_requeue(struct hd_engine *e, struct hd_delivery *d, const char *reason);
 /* event callbacks (outcome.c, wake.c) */
 void hd_engine_on_done(evutil_socket_t fd, short what, void *arg);
 void hd_engine_on_wake(evutil_socket_t fd, short what, void *arg);
+
+/* credentials.c */
+const char *hd_inst_credential(const struct hd_instance *in, const char *key, size_t *len);
+void hd_inst_load_credentials(struct hd_instance *in);
+void hd_inst_free_credentials(struct hd_instance *in);
+
+/* inbound.c */
+int hd_inbound_start(struct hd_instance *in, char *err, size_t errlen);
+void hd_inbound_stop(struct hd_instance *in);
+
+/* quota.c */
+int hd_quota_define(struct hd_instance *in, const char *name, int64_t limit, int64_t window_ms);
+int hd_quota_take(struct hd_instance *in, const char *name, int64_t n, int64_t *next_ms);
+int64_t hd_quota_left(struct hd_instance *in, const char *name);
+void hd_quotas_free(struct hd_instance *in);
 
 /* services.c */
 void hd_services_init(struct hd_services *svc);

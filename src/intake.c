@@ -257,6 +257,105 @@ static int take_item(struct hd_intake *in, const struct hd_item_doc *doc,
     return rc;
 }
 
+/* ---- operator actions ------------------------------------------------------------------------ */
+
+struct count_ctx {
+    struct supersede_ctx sc;
+    int n;
+};
+
+static int retract_counted(void *arg, struct hd_delivery *d)
+{
+    struct count_ctx *c = arg;
+    enum hd_dstate before = d->state;
+    int stop = supersede_one(&c->sc, d);
+    struct hd_delivery *now = NULL;
+    if (hd_store_delivery_get(c->sc.in->st, d->id, &now) == 0 && now) {
+        c->n += now->state != before;
+        hd_delivery_free(now);
+    }
+    return stop;
+}
+
+int hd_intake_retract(struct hd_intake *in, const char *item_id, const char *who,
+                      const char *reason, int *n_affected)
+{
+    struct hd_item_head h;
+    *n_affected = 0;
+    if (hd_store_item_head(in->st, item_id, &h) != 0)
+        return HD_EIO;
+    if (!h.exists)
+        return HD_ENOTFOUND;
+    /* as a retraction at the current version: everything up to it is withdrawn, a later
+     * version (a correction from upstream) publishes again */
+    h.retracted_version = h.max_version;
+    int rc = hd_store_item_head_put(in->st, item_id, &h);
+    if (rc)
+        return rc;
+    struct count_ctx c = {{in, h.max_version + 1, 1, reason}, 0};
+    hd_store_item_deliveries(in->st, item_id, retract_counted, &c);
+    hd_store_audit(in->st, who, "retract", item_id, 0, NULL, reason);
+    hd_info("intake: item %s retracted by %s (%d delivery(ies) affected): %s", item_id, who,
+            c.n, reason ? reason : "");
+    *n_affected = c.n;
+    return 0;
+}
+
+struct replay_ctx {
+    int64_t id;
+    int found;
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+    void *key, *value;
+    size_t key_len, value_len;
+};
+
+static void on_rejection(void *arg, const struct hd_rejection *r)
+{
+    struct replay_ctx *c = arg;
+    c->found = 1;
+    c->topic = hd_strdup(r->topic);
+    c->partition = r->partition;
+    c->offset = r->offset;
+    c->key = r->key_len ? hd_strndup(r->key, r->key_len) : NULL;
+    c->key_len = r->key_len;
+    c->value = hd_strndup(r->value ? r->value : "", r->value_len);
+    c->value_len = r->value_len;
+}
+
+int hd_intake_replay(struct hd_intake *in, int64_t rejection_id, const char *who, char *result,
+                     size_t len)
+{
+    struct replay_ctx c = {.id = rejection_id};
+    if (hd_store_rejection_get(in->st, rejection_id, on_rejection, &c) != 0 || !c.found)
+        return HD_ENOTFOUND;
+    struct hd_item_src src = {c.topic, c.partition, c.offset};
+    struct hd_item_doc *doc = NULL;
+    struct hd_item_error err;
+    int rc;
+    if (hd_item_parse(c.value, c.value_len, c.key, c.key_len, (size_t)in->cfg->max_message_bytes,
+                      &doc, &err) != 0) {
+        snprintf(result, len, "rejected again: %s: %s", err.code, err.detail);
+        rc = HD_EINVAL;
+    } else {
+        rc = take_item(in, doc, &src);
+        if (rc == 0) {
+            hd_store_rejection_replayed(in->st, rejection_id);
+            snprintf(result, len, "accepted: item %s version %lld", doc->view.id,
+                     (long long)doc->view.version);
+        } else {
+            snprintf(result, len, "the store could not take it");
+        }
+    }
+    hd_store_audit(in->st, who, "replay", doc ? doc->view.id : NULL, 0, NULL, result);
+    hd_item_destroy(doc);
+    free(c.topic);
+    free(c.key);
+    free(c.value);
+    return rc;
+}
+
 int hd_intake_message(void *arg, const rd_kafka_message_t *m, int64_t *dlq_row)
 {
     struct hd_intake *in = arg;

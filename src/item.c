@@ -36,7 +36,6 @@ struct vctx {
     struct hd_item_error *err;
     struct hd_item_doc *doc;
     int publish;
-    int nomem;
 };
 
 static const char *const categories[] = {"normative_document",
@@ -86,17 +85,20 @@ static int reject(struct vctx *c, const char *code, const char *path, const char
 
 static int nomem(struct vctx *c)
 {
-    c->nomem = 1;
     c->err->code[0] = '\0';
     hd_strlcpy(c->err->detail, "out of memory", sizeof c->err->detail);
     return HD_ENOMEM;
 }
 
-/* parent + "/" + key as a JSON pointer (RFC 6901: ~ is ~0, / is ~1); a long key is cut. */
+/* parent + "/" + key as a JSON pointer (RFC 6901: ~ is ~0, / is ~1); a long key is cut on a
+ * character boundary and marked "...". */
 static void ptr_key(char *out, size_t size, const char *parent, const char *key)
 {
-    size_t o = (size_t)snprintf(out, size, "%s/", parent);
+    size_t o = hd_strlcpy(out, parent, size - 8), start;
     const char *k = key;
+    o = HD_MIN(o, size - 9);
+    out[o++] = '/';
+    start = o;
     for (; *k && o + 8 < size && k - key < 64; k++) {
         if (*k == '~' || *k == '/') {
             out[o++] = '~';
@@ -105,11 +107,16 @@ static void ptr_key(char *out, size_t size, const char *parent, const char *key)
             out[o++] = *k;
         }
     }
-    if (*k) { /* cut: back up to a character boundary */
-        while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
-            o--;
-        if (o > 0 && (unsigned char)out[o - 1] >= 0xC0)
-            o--;
+    if (*k) {
+        size_t lead = o;
+        while (lead > start && ((unsigned char)out[lead - 1] & 0xC0) == 0x80)
+            lead--;
+        if (lead > start && (unsigned char)out[lead - 1] >= 0xC0) { /* last char: complete? */
+            unsigned char b = (unsigned char)out[lead - 1];
+            size_t want = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+            if (o - (lead - 1) < want)
+                o = lead - 1;
+        }
         memcpy(out + o, "...", 3);
         o += 3;
     }

@@ -95,6 +95,9 @@ static const char *svc_conf_map_get(struct hd_instance *in, const char *key, con
 
 static const char *svc_conf_secret(struct hd_instance *in, const char *key, size_t *len)
 {
+    const char *over = hd_inst_credential(in, key, len);
+    if (over)
+        return over;
     const struct hd_conf_value *v = value(in, key);
     if (len)
         *len = v ? v->secret_len : 0;
@@ -375,4 +378,7 @@ void hd_services_init(struct hd_services *svc)
     svc->sha256_hex = hd_sha256_hex;
     svc->sha1_hex = hd_sha1_hex;
     svc->resolve_remote = svc_resolve_remote;
+    svc->quota_define = hd_quota_define;
+    svc->quota_take = hd_quota_take;
+    svc->quota_left = hd_quota_left;
 }

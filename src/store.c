@@ -113,6 +113,10 @@ static const char *const migrations[] = {
     " action TEXT NOT NULL, item_id TEXT, delivery_id INTEGER, instance TEXT, reason TEXT);"
     "CREATE INDEX audit_item ON audit(item_id);"
     "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+    /* 2: budgets adapters count ahead of platform quotas */
+    "CREATE TABLE quotas (instance TEXT NOT NULL, name TEXT NOT NULL,"
+    " window_start INTEGER NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (instance, name))"
+    " WITHOUT ROWID;",
 };
 
 static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

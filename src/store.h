@@ -201,6 +201,8 @@ int hd_store_rejection_put(struct hd_store *s, struct hd_rejection *r);
 typedef void hd_rejection_cb(void *arg, const struct hd_rejection *r);
 int hd_store_rejections_unsent(struct hd_store *s, int limit, hd_rejection_cb *cb, void *arg);
 int hd_store_rejection_mark_sent(struct hd_store *s, int64_t id);
+int hd_store_rejection_get(struct hd_store *s, int64_t id, hd_rejection_cb *cb, void *arg);
+int hd_store_rejection_replayed(struct hd_store *s, int64_t id);
 
 /* ---- instance state, audit ------------------------------------------------------------------ */
 
@@ -212,6 +214,10 @@ struct hd_instance_state {
 int hd_store_instance_get(struct hd_store *s, const char *instance, struct hd_instance_state *st);
 int hd_store_instance_put(struct hd_store *s, const char *instance,
                           const struct hd_instance_state *st);
+int hd_store_quota_get(struct hd_store *s, const char *instance, const char *name,
+                       int64_t *window_start, int64_t *used);
+int hd_store_quota_put(struct hd_store *s, const char *instance, const char *name,
+                       int64_t window_start, int64_t used);
 int hd_store_audit(struct hd_store *s, const char *who, const char *action, const char *item_id,
                    int64_t delivery_id, const char *instance, const char *reason);
 

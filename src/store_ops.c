@@ -640,15 +640,9 @@ int hd_store_rejection_put(struct hd_store *s, struct hd_rejection *r)
     return 0;
 }
 
-int hd_store_rejections_unsent(struct hd_store *s, int limit, hd_rejection_cb *cb, void *arg)
+static int each_rejection(sqlite3_stmt *st, hd_rejection_cb *cb, void *arg)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT id, topic, partition, offset, msg_key, value, reason, detail, rejected_at"
-           " FROM rejections WHERE sent = 0 ORDER BY id LIMIT ?1");
     int n = 0;
-    if (!st)
-        return HD_EIO;
-    sqlite3_bind_int(st, 1, limit);
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct hd_rejection r = {
             .id = sqlite3_column_int64(st, 0),
@@ -668,6 +662,39 @@ int hd_store_rejections_unsent(struct hd_store *s, int limit, hd_rejection_cb *c
     }
     sqlite3_reset(st);
     return n;
+}
+
+int hd_store_rejections_unsent(struct hd_store *s, int limit, hd_rejection_cb *cb, void *arg)
+{
+    sqlite3_stmt *st = hd_store_stmt(
+        s, "SELECT id, topic, partition, offset, msg_key, value, reason, detail, rejected_at"
+           " FROM rejections WHERE sent = 0 ORDER BY id LIMIT ?1");
+    if (!st)
+        return HD_EIO;
+    sqlite3_bind_int(st, 1, limit);
+    return each_rejection(st, cb, arg);
+}
+
+int hd_store_rejection_get(struct hd_store *s, int64_t id, hd_rejection_cb *cb, void *arg)
+{
+    sqlite3_stmt *st = hd_store_stmt(
+        s, "SELECT id, topic, partition, offset, msg_key, value, reason, detail, rejected_at"
+           " FROM rejections WHERE id = ?1");
+    if (!st)
+        return HD_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    return each_rejection(st, cb, arg) == 1 ? 0 : HD_ENOTFOUND;
+}
+
+int hd_store_rejection_replayed(struct hd_store *s, int64_t id)
+{
+    sqlite3_stmt *st = hd_store_stmt(s, "UPDATE rejections SET replayed_at = ?2 WHERE id = ?1");
+    if (!st || hd_store_write(s) != 0)
+        return HD_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, hd_now_ms());
+    hd_store_count_op(s);
+    return hd_store_step_done(s, st, "rejection replayed");
 }
 
 int hd_store_rejection_mark_sent(struct hd_store *s, int64_t id)
@@ -735,4 +762,41 @@ int hd_store_audit(struct hd_store *s, const char *who, const char *action, cons
     bind_text(st, 7, reason);
     hd_store_count_op(s);
     return hd_store_step_done(s, st, "audit");
+}
+
+/* ---- quotas ------------------------------------------------------------------------------------ */
+
+int hd_store_quota_get(struct hd_store *s, const char *instance, const char *name,
+                       int64_t *window_start, int64_t *used)
+{
+    sqlite3_stmt *st = hd_store_stmt(
+        s, "SELECT window_start, used FROM quotas WHERE instance = ?1 AND name = ?2");
+    if (!st)
+        return HD_EIO;
+    bind_text(st, 1, instance);
+    bind_text(st, 2, name);
+    int rc = HD_ENOTFOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *window_start = sqlite3_column_int64(st, 0);
+        *used = sqlite3_column_int64(st, 1);
+        rc = 0;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int hd_store_quota_put(struct hd_store *s, const char *instance, const char *name,
+                       int64_t window_start, int64_t used)
+{
+    sqlite3_stmt *st = hd_store_stmt(
+        s, "INSERT INTO quotas (instance, name, window_start, used) VALUES (?1, ?2, ?3, ?4)"
+           " ON CONFLICT (instance, name) DO UPDATE SET window_start = ?3, used = ?4");
+    if (!st || hd_store_write(s) != 0)
+        return HD_EIO;
+    bind_text(st, 1, instance);
+    bind_text(st, 2, name);
+    sqlite3_bind_int64(st, 3, window_start);
+    sqlite3_bind_int64(st, 4, used);
+    hd_store_count_op(s);
+    return hd_store_step_done(s, st, "quota");
 }

@@ -164,7 +164,20 @@ struct hd_services {
      * after success moves a delivered delivery to removed_externally. Returns 0 when found. */
     int (*resolve_remote)(struct hd_instance *inst, const char *remote_id,
                           const struct hd_outcome *outcome);
+
+    /* Budgets counted ahead of the platform's (so its quota errors never come): declare each in
+     * create(): at most `limit` per window. A window of a whole number of days starts at local
+     * midnight (daemon.timezone); shorter windows start at multiples of their length since the
+     * epoch. Counts are kept in the store and survive restarts. */
+    int (*quota_define)(struct hd_instance *inst, const char *name, int64_t limit,
+                        int64_t window_ms);
+    /* Take n: 0, or HD_QUOTA_EXHAUSTED with *next_ms = when the next window starts. */
+    int (*quota_take)(struct hd_instance *inst, const char *name, int64_t n, int64_t *next_ms);
+    /* What is left in the current window (-1 for an unknown budget). */
+    int64_t (*quota_left)(struct hd_instance *inst, const char *name);
 };
+
+#define HD_QUOTA_EXHAUSTED 1
 
 #ifdef __cplusplus
 }
