@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "engine_int.h"
+#include "limits.h"
 #include "text.h"
 
 #define PUMP_BATCH 64
@@ -24,18 +25,6 @@ uint64_t hd_random(void)
     if (getrandom(&r, sizeof(r), 0) != sizeof(r))
         r = (uint64_t)hd_mono_ms() * 6364136223846793005ULL + 1442695040888963407ULL;
     return r;
-}
-
-/* Full jitter: random(0, min(cap, base * 2^attempt)); never below 1 ms. */
-int64_t hd_backoff_ms(const struct hd_instance_conf *c, int attempt, uint64_t rnd)
-{
-    double ceil_ms = (double)c->retry_base_ms * pow(2.0, attempt < 0 ? 0 : attempt > 40 ? 40 : attempt);
-    if (ceil_ms > (double)c->retry_cap_ms)
-        ceil_ms = (double)c->retry_cap_ms;
-    int64_t span = (int64_t)ceil_ms;
-    if (span < 1)
-        return 1;
-    return 1 + (int64_t)(rnd % (uint64_t)span);
 }
 
 struct hd_instance *hd_inst_find(const struct hd_engine *e, const char *id)
@@ -65,7 +54,7 @@ void hd_inst_note_state(struct hd_instance *in, enum hd_dstate to)
         in->entered[to]++;
 }
 
-/* ---- lanes: breaker and Retry-After gate ----------------------------------------------------- */
+/* ---- lanes: breaker and Retry-After gate ---------------------------------------------------- */
 
 struct lane *hd_lane_get(struct hd_instance *in, const char *target)
 {
@@ -78,7 +67,7 @@ struct lane *hd_lane_get(struct hd_instance *in, const char *target)
     if (!l)
         return NULL;
     l->target = strdup(t);
-    l->reset_ms = in->conf->breaker_reset_ms;
+    hd_breaker_init(&l->br, &in->brc);
     HASH_ADD_KEYPTR(hh, in->lanes, l->target, strlen(l->target), l);
     return l;
 }
@@ -87,16 +76,14 @@ static int lane_blocked(struct hd_instance *in, struct lane *l, int64_t now)
 {
     if (l->not_before > now)
         return 1;
-    if (l->breaker == BREAKER_OPEN) {
-        if (now < l->open_until)
-            return 1;
-        l->breaker = BREAKER_HALF_OPEN; /* time for one probe */
-        l->probe_in_flight = 0;
+    enum hd_breaker_state before = l->br.state;
+    int ok = hd_breaker_allow(&l->br, now);
+    if (before == HD_BREAKER_OPEN && l->br.state == HD_BREAKER_HALF_OPEN) {
         in->blocked_dirty = 1;
         hd_info("[channel:%s] breaker half-open target=%s: sending one probe", in->conf->id,
                 l->target);
     }
-    return l->breaker == BREAKER_HALF_OPEN && l->probe_in_flight;
+    return !ok;
 }
 
 static void rebuild_blocked(struct hd_instance *in, int64_t now)
@@ -109,8 +96,8 @@ static void rebuild_blocked(struct hd_instance *in, int64_t now)
         if (lane_blocked(in, l, now)) {
             json_array_append_new(arr, json_string(l->target));
             int64_t t = l->not_before > now ? l->not_before : 0;
-            if (l->breaker == BREAKER_OPEN && l->open_until > t)
-                t = l->open_until;
+            if (l->br.state == HD_BREAKER_OPEN && l->br.open_until > t)
+                t = l->br.open_until;
             if (t && (!next || t < next))
                 next = t;
         }
@@ -127,70 +114,35 @@ void hd_lane_success(struct hd_instance *in, struct lane *l, int probe)
 {
     if (!l)
         return;
-    if (l->breaker != BREAKER_CLOSED)
+    if (hd_breaker_success(&l->br, &in->brc)) {
         hd_info("[channel:%s] breaker closed target=%s", in->conf->id, l->target);
-    if (l->breaker != BREAKER_CLOSED || probe)
         in->blocked_dirty = 1;
-    l->breaker = BREAKER_CLOSED;
-    l->failures = 0;
-    l->probe_in_flight = 0;
-    l->reset_ms = in->conf->breaker_reset_ms;
+    }
 }
 
 void hd_lane_failure(struct hd_instance *in, struct lane *l, int probe)
 {
     if (!l)
         return;
-    int64_t now = hd_now_ms();
-    if (l->breaker == BREAKER_HALF_OPEN && probe) {
-        l->reset_ms = HD_MIN(l->reset_ms * 2, in->conf->breaker_reset_max_ms);
-        l->breaker = BREAKER_OPEN;
-        l->open_until = now + l->reset_ms;
-        l->probe_in_flight = 0;
-        in->blocked_dirty = 1;
-        hd_warn("[channel:%s] breaker re-opened target=%s probe failed, next probe in %lldms",
-                in->conf->id, l->target, (long long)l->reset_ms);
-        hd_inst_kick_at(in, l->open_until);
+    if (!hd_breaker_failure(&l->br, &in->brc, hd_now_ms()))
         return;
-    }
-    if (l->breaker != BREAKER_CLOSED)
-        return;
-    if (++l->failures >= in->conf->breaker_failures) {
-        l->breaker = BREAKER_OPEN;
-        l->open_until = now + l->reset_ms;
-        in->blocked_dirty = 1;
-        hd_warn("[channel:%s] breaker opened target=%s after %d consecutive failures, probe in "
-                "%lldms",
-                in->conf->id, l->target, l->failures, (long long)l->reset_ms);
-        hd_inst_kick_at(in, l->open_until);
-    }
+    in->blocked_dirty = 1;
+    hd_warn("[channel:%s] breaker open target=%s after %s, next probe in %lldms", in->conf->id,
+            l->target, probe ? "a failed probe" : "consecutive failures",
+            (long long)l->br.reset_ms);
+    hd_inst_kick_at(in, l->br.open_until);
 }
 
 /* ---- token bucket --------------------------------------------------------------------------- */
 
-static void refill(struct hd_instance *in)
-{
-    int64_t now = hd_mono_ms();
-    if (in->conf->rate_per_s <= 0)
-        return;
-    double add = (double)(now - in->tokens_at) / 1000.0 * in->conf->rate_per_s;
-    in->tokens = fmin((double)in->conf->burst, in->tokens + add);
-    in->tokens_at = now;
-}
-
 /* 1 when a token was taken; else 0 and the pump is re-armed for when one is due. */
 static int take_token(struct hd_instance *in)
 {
-    if (in->conf->rate_per_s <= 0)
+    int64_t wait = hd_bucket_take(&in->bucket, hd_mono_ms());
+    if (wait == 0)
         return 1;
-    refill(in);
-    if (in->tokens >= 1.0) {
-        in->tokens -= 1.0;
-        return 1;
-    }
-    double wait_s = (1.0 - in->tokens) / in->conf->rate_per_s;
     in->rate_limited_waits++;
-    hd_inst_kick_at(in, hd_now_ms() + (int64_t)ceil(wait_s * 1000.0));
+    hd_inst_kick_at(in, hd_now_ms() + wait);
     return 0;
 }
 
@@ -342,8 +294,9 @@ int hd_engine_create(struct event_base *base, const struct hd_config *cfg, struc
         in->index = i;
         in->conf = &cfg->instances[i];
         in->chan = in->conf->chan;
-        in->tokens = in->conf->burst;
-        in->tokens_at = hd_mono_ms();
+        hd_bucket_init(&in->bucket, in->conf->rate_per_s, in->conf->burst, hd_mono_ms());
+        in->brc = (struct hd_breaker_conf){in->conf->breaker_failures, in->conf->breaker_reset_ms,
+                                           in->conf->breaker_reset_max_ms};
         TAILQ_INIT(&in->ops);
         snprintf(in->prefix, sizeof(in->prefix), "channel:%s", in->conf->id);
         in->pump_ev = event_new(base, -1, 0, on_pump, in);
@@ -403,7 +356,11 @@ void hd_inst_apply_reload(struct hd_instance *in)
     in->created = 0;
     in->conf = in->next_conf;
     in->next_conf = NULL;
-    in->tokens = HD_MIN(in->tokens, (double)in->conf->burst);
+    double level = in->bucket.tokens;
+    hd_bucket_init(&in->bucket, in->conf->rate_per_s, in->conf->burst, hd_mono_ms());
+    in->bucket.tokens = HD_MIN(level, in->bucket.burst);
+    in->brc = (struct hd_breaker_conf){in->conf->breaker_failures, in->conf->breaker_reset_ms,
+                                       in->conf->breaker_reset_max_ms};
     char err[512] = "";
     if (in->chan->create(in, &in->e->svc, &in->state, err, sizeof(err)) != 0) {
         char why[600];
@@ -568,8 +525,7 @@ void hd_engine_instance_view(const struct hd_engine *e, size_t i, struct hd_inst
     v->parked_reason = in->parked_reason;
     v->in_flight = in->in_flight;
     v->max_in_flight = in->conf->max_in_flight;
-    refill(in);
-    v->tokens = in->conf->rate_per_s > 0 ? in->tokens : -1;
+    v->tokens = hd_bucket_level(&in->bucket, hd_mono_ms());
     v->rate_per_s = in->conf->rate_per_s;
     v->breaker = "closed";
     struct lane *l, *tmp;
@@ -577,10 +533,10 @@ void hd_engine_instance_view(const struct hd_engine *e, size_t i, struct hd_inst
     HASH_ITER(hh, in->lanes, l, tmp)
     {
         v->lanes++;
-        if (l->breaker == BREAKER_OPEN && now < l->open_until) {
+        if (l->br.state == HD_BREAKER_OPEN && now < l->br.open_until) {
             v->lanes_open++;
             v->breaker = "open";
-        } else if (l->breaker != BREAKER_CLOSED && strcmp(v->breaker, "open") != 0) {
+        } else if (l->br.state != HD_BREAKER_CLOSED && strcmp(v->breaker, "open") != 0) {
             v->breaker = "half_open";
         }
     }

@@ -19,19 +19,14 @@
 #include "engine.h"
 #include "http.h"
 #include "item.h"
+#include "limits.h"
 #include "store.h"
-
-enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
 
 /* A target inside an instance ("" for single-target channels): its own breaker and gate. */
 struct lane {
     char *target; /* key */
-    enum breaker_state breaker;
-    int failures;         /* consecutive transient failures */
-    int64_t open_until;   /* BREAKER_OPEN: first probe after this */
-    int64_t reset_ms;     /* current reset interval (doubles after a failed probe) */
-    int probe_in_flight;  /* BREAKER_HALF_OPEN */
-    int64_t not_before;   /* Retry-After gate */
+    struct hd_breaker br;
+    int64_t not_before; /* Retry-After gate */
     UT_hash_handle hh;
 };
 
@@ -78,8 +73,8 @@ struct hd_instance {
     int paused, parked;
     char parked_reason[256];
     int in_flight;
-    double tokens;
-    int64_t tokens_at; /* mono ms of the last refill */
+    struct hd_bucket bucket;
+    struct hd_breaker_conf brc;
     struct lane *lanes;
     char *blocked_json; /* targets whose lanes are blocked, for the pending query */
     int blocked_dirty;
@@ -164,7 +159,6 @@ void hd_lane_success(struct hd_instance *in, struct lane *l, int probe);
 void hd_lane_failure(struct hd_instance *in, struct lane *l, int probe);
 void hd_inst_kick(struct hd_instance *in);
 void hd_inst_kick_at(struct hd_instance *in, int64_t at_ms);
-int64_t hd_backoff_ms(const struct hd_instance_conf *c, int attempt, uint64_t rnd);
 uint64_t hd_random(void);
 void hd_inst_set_parked(struct hd_instance *in, int parked, const char *reason);
 void hd_inst_note_state(struct hd_instance *in, enum hd_dstate to);

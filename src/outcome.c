@@ -278,8 +278,8 @@ int hd_op_start(struct hd_instance *in, struct hd_delivery *d, enum hd_op_kind k
     TAILQ_INSERT_TAIL(&in->ops, o, link);
     e->n_inflight++;
     in->in_flight++;
-    if (o->lane && o->lane->breaker == BREAKER_HALF_OPEN) {
-        o->lane->probe_in_flight = 1;
+    if (o->lane && o->lane->br.state == HD_BREAKER_HALF_OPEN) {
+        hd_breaker_started(&o->lane->br);
         o->probe = 1;
         in->blocked_dirty = 1;
     }
@@ -399,7 +399,7 @@ static void retry_later(struct hd_instance *in, struct hd_delivery *d, int64_t n
         hd_release_held(e, d->item_id, d->instance);
         return;
     }
-    d->next_at = not_before ? not_before : now + hd_backoff_ms(in->conf, d->attempts, hd_random());
+    d->next_at = not_before ? not_before : now + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, d->attempts, hd_random());
     in->retries++;
     transition(in, d, HD_D_WAITING_RETRY, reason, detail);
     hd_engine_rearm(e);
@@ -435,7 +435,7 @@ static void on_send_outcome(struct opctx *o, struct hd_delivery *d)
         int64_t t = out->at_ms > hd_now_ms() ? out->at_ms : hd_now_ms() + 1000;
         if (o->lane) {
             o->lane->not_before = t;
-            o->lane->probe_in_flight = 0;
+            hd_breaker_neutral(&o->lane->br);
             in->blocked_dirty = 1;
             hd_inst_kick_at(in, t);
         }
@@ -475,7 +475,7 @@ static void on_send_outcome(struct opctx *o, struct hd_delivery *d)
     case HD_OUT_CANCELLED:
         d->attempts--;
         if (o->lane && o->probe)
-            o->lane->probe_in_flight = 0;
+            hd_breaker_neutral(&o->lane->br);
         transition(in, d, HD_D_PENDING, "cancelled", out->detail);
         break;
     case HD_OUT_UNKNOWN:
@@ -535,7 +535,7 @@ static void on_retract_outcome(struct opctx *o, struct hd_delivery *d)
         }
         d->next_at = out->kind == HD_OUT_RETRY_AFTER && out->at_ms > hd_now_ms()
                          ? out->at_ms
-                         : hd_now_ms() + hd_backoff_ms(in->conf, d->attempts, hd_random());
+                         : hd_now_ms() + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, d->attempts, hd_random());
         hd_delivery_save(in->e->st, d);
         hd_engine_rearm(in->e);
         break;
@@ -573,7 +573,7 @@ static void on_poll_outcome(struct opctx *o, struct hd_delivery *d)
         d->next_at = out->at_ms > now ? out->at_ms : now + POLL_DEFAULT_MS;
         break;
     default:
-        d->next_at = now + hd_backoff_ms(in->conf, 3, hd_random()) + POLL_DEFAULT_MS;
+        d->next_at = now + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, 3, hd_random()) + POLL_DEFAULT_MS;
         break;
     }
     hd_delivery_save(in->e->st, d);
@@ -619,7 +619,7 @@ static void on_reconcile_outcome(struct opctx *o, struct hd_delivery *d)
                    out->detail);
         break;
     default: /* still unknown: ask again later */
-        d->next_at = hd_now_ms() + hd_backoff_ms(in->conf, 2, hd_random());
+        d->next_at = hd_now_ms() + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, 2, hd_random());
         hd_delivery_save(e->st, d);
         hd_engine_rearm(e);
         break;
@@ -634,8 +634,10 @@ void hd_op_finish(struct opctx *o)
     TAILQ_REMOVE(&in->ops, o, link);
     e->n_inflight--;
     in->in_flight--;
-    if (o->probe && o->lane)
-        o->lane->probe_in_flight = 0;
+    if (o->probe && o->lane && o->lane->br.probe_in_flight) {
+        hd_breaker_neutral(&o->lane->br); /* a probe without verdict: allow another */
+        in->blocked_dirty = 1;
+    }
     enum hd_outcome_kind k = (unsigned)o->out.kind < HD_OUT_MAX ? o->out.kind : HD_OUT_UNKNOWN;
     o->out.kind = k;
     in->outcomes[k]++;

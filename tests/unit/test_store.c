@@ -1,0 +1,347 @@
+/*
+ * The store (src/store.c, store_ops.c, delivery.c) on a real SQLite file: migrations, refusing a
+ * newer schema and a corrupt file, group commit and durability callbacks (never inside the call,
+ * after the commit), state changes with their outbox events, refused moves, the pump's queue
+ * order (urgent first, then age), blocked targets and busy slots, timers, dead letters, quotas.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "common.h"
+#include "delivery.h"
+#include "store.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct event_base *base;
+    struct hd_store *st;
+};
+
+static int open_store(struct fixture *f)
+{
+    char err[512];
+    struct hd_store_opts o = {.path = f->path, .commit_interval_ms = 1, .commit_max_ops = 1000,
+                              .sync_full = 1, .status_topic = "herald.status"};
+    int rc = hd_store_open(f->base, &o, &f->st, err, sizeof(err));
+    if (rc)
+        print_message("open: %s\n", err);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/hd-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/herald.db", f->dir);
+    f->base = event_base_new();
+    assert_int_equal(open_store(f), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+    hd_store_close(f->st);
+    event_base_free(f->base);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void run_until_idle(struct fixture *f)
+{
+    for (int i = 0; i < 100 && (hd_store_in_batch(f->st) || i < 3); i++)
+        event_base_loop(f->base, EVLOOP_ONCE);
+}
+
+static int64_t count(struct fixture *f, const char *sql)
+{
+    sqlite3_stmt *st = hd_store_stmt(f->st, sql);
+    int64_t n = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n;
+}
+
+static struct hd_delivery *new_delivery(const char *item, int64_t version, const char *target,
+                                        int priority)
+{
+    struct hd_delivery *d = calloc(1, sizeof(*d));
+    d->item_id = strdup(item);
+    d->version = version;
+    d->instance = strdup("webhook:ops");
+    d->target = strdup(target);
+    d->state = HD_D_PENDING;
+    d->priority = priority;
+    return d;
+}
+
+/* ---- migrations and integrity --------------------------------------------------------------- */
+
+static void test_schema(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(count(f, "PRAGMA user_version") >= 2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM schema_migrations"),
+                     count(f, "PRAGMA user_version"));
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM pragma_table_info('deliveries')"), 25);
+    /* reopening migrates nothing */
+    hd_store_close(f->st);
+    assert_int_equal(open_store(f), 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM schema_migrations"),
+                     count(f, "PRAGMA user_version"));
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct fixture *f = *state;
+    hd_store_close(f->st);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char err[512];
+    struct hd_store_opts o = {.path = f->path, .commit_interval_ms = 1, .sync_full = 1};
+    assert_int_not_equal(hd_store_open(f->base, &o, &f->st, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "newer than this heraldd"));
+    /* put it back so teardown can close a store */
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(open_store(f), 0);
+}
+
+static void test_corrupt_refused(void **state)
+{
+    struct fixture *f = *state;
+    char path[160], err[512];
+    snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+    FILE *g = fopen(path, "w");
+    for (int i = 0; i < 4096; i++)
+        fputc(i * 7 % 251, g);
+    fclose(g);
+    struct hd_store *st = NULL;
+    struct hd_store_opts o = {.path = path, .commit_interval_ms = 1, .sync_full = 1};
+    assert_int_not_equal(hd_store_open(f->base, &o, &st, err, sizeof(err)), 0);
+    assert_null(st);
+    assert_non_null(strstr(err, "garbage.db"));
+}
+
+/* ---- batches and durability -------------------------------------------------------------- */
+
+struct durable {
+    int calls, err, during_call, batch_open_at_call;
+    struct hd_store *st;
+};
+
+static void on_durable(void *arg, int err)
+{
+    struct durable *d = arg;
+    d->calls++;
+    d->err = err;
+    d->batch_open_at_call = hd_store_in_batch(d->st);
+}
+
+static void test_group_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct durable d = {.st = f->st};
+    uint64_t c0 = hd_store_commits(f->st);
+    for (int i = 0; i < 50; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "g-%d", i);
+        struct hd_delivery *x = new_delivery(id, 1, "", 0);
+        assert_int_equal(hd_delivery_create(f->st, x), 0);
+        hd_delivery_free(x);
+    }
+    hd_store_when_durable(f->st, on_durable, &d);
+    assert_int_equal(d.calls, 0); /* never inside the call */
+    /* another process does not see the batch until it commits */
+    sqlite3 *r;
+    char err[256];
+    assert_int_equal(hd_store_open_reader(f->path, &r, err, sizeof(err)), 0);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(r, "SELECT COUNT(*) FROM deliveries", -1, &q, NULL);
+    sqlite3_step(q);
+    assert_int_equal(sqlite3_column_int(q, 0), 0);
+    sqlite3_reset(q);
+    run_until_idle(f);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.err, 0);
+    assert_false(d.batch_open_at_call);
+    assert_int_equal(hd_store_commits(f->st), c0 + 1); /* one commit carried all 50 */
+    sqlite3_step(q);
+    assert_int_equal(sqlite3_column_int(q, 0), 50);
+    sqlite3_finalize(q);
+    sqlite3_close(r);
+    /* each creation wrote its first status event */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 50);
+    /* waiting with no batch open still calls back later, not inside */
+    struct durable d2 = {.st = f->st};
+    hd_store_when_durable(f->st, on_durable, &d2);
+    assert_int_equal(d2.calls, 0);
+    run_until_idle(f);
+    assert_int_equal(d2.calls, 1);
+}
+
+static void test_transitions_and_events(void **state)
+{
+    struct fixture *f = *state;
+    struct hd_delivery *d = new_delivery("t-1", 1, "", 0);
+    assert_int_equal(hd_delivery_create(f->st, d), 0);
+    assert_int_equal(hd_delivery_create(f->st, new_delivery("t-1", 1, "", 0)), HD_EEXIST);
+    assert_int_equal(hd_delivery_transition(f->st, d, HD_D_SENDING, NULL, NULL), 0);
+    assert_int_equal(hd_delivery_transition(f->st, d, HD_D_DELIVERED, "ok", NULL), 0);
+    /* refused: not in the table; nothing written */
+    int64_t before = count(f, "SELECT COUNT(*) FROM outbox");
+    assert_int_equal(hd_delivery_transition(f->st, d, HD_D_PENDING, NULL, NULL), HD_ESTATE);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), before);
+    struct hd_delivery *back = NULL;
+    assert_int_equal(hd_store_delivery_get(f->st, d->id, &back), 0);
+    assert_int_equal(back->state, HD_D_DELIVERED);
+    assert_int_equal(back->seq, 3);
+    assert_true(back->delivered_at > 0);
+    hd_delivery_free(back);
+    /* the events carry seq 1..3 in order, keyed item:instance */
+    sqlite3_stmt *q = hd_store_stmt(f->st, "SELECT key, payload FROM outbox ORDER BY id");
+    int seq = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        assert_string_equal((const char *)sqlite3_column_text(q, 0), "t-1:webhook:ops");
+        char want[32];
+        snprintf(want, sizeof(want), "\"seq\":%d", ++seq);
+        assert_non_null(strstr((const char *)sqlite3_column_text(q, 1), want));
+    }
+    sqlite3_reset(q);
+    assert_int_equal(seq, 3);
+    hd_delivery_free(d);
+}
+
+static void test_queue_order_and_exclusions(void **state)
+{
+    struct fixture *f = *state;
+    const char *items[] = {"q-1", "q-2", "q-3", "q-4"};
+    int prio[] = {0, 1, 0, 1};
+    const char *targets[] = {"s1", "s2", "s2", "s1"};
+    for (int i = 0; i < 4; i++) {
+        struct hd_delivery *d = new_delivery(items[i], 1, targets[i], prio[i]);
+        assert_int_equal(hd_delivery_create(f->st, d), 0);
+        hd_delivery_free(d);
+    }
+    int64_t ids[10];
+    char name[600];
+    assert_int_equal(hd_store_pending(f->st, "webhook:ops", "[]", ids, 10), 4);
+    /* urgent first (q-2, q-4), then by age (q-1, q-3) */
+    const char *want[] = {"q-2", "q-4", "q-1", "q-3"};
+    for (int i = 0; i < 4; i++) {
+        struct hd_delivery *d;
+        hd_store_delivery_get(f->st, ids[i], &d);
+        assert_string_equal(d->item_id, want[i]);
+        hd_delivery_free(d);
+    }
+    /* a blocked target's rows are skipped */
+    assert_int_equal(hd_store_pending(f->st, "webhook:ops", "[\"s1\"]", ids, 10), 2);
+    /* a newer version waits while an older one of its slot is in flight */
+    struct hd_delivery *old = NULL, *newer = new_delivery("q-1", 2, "s1", 0);
+    hd_store_delivery_find(f->st, "q-1", 1, "webhook:ops", "s1", &old);
+    assert_int_equal(hd_delivery_create(f->st, newer), 0);
+    assert_int_equal(hd_delivery_transition(f->st, old, HD_D_SENDING, NULL, NULL), 0);
+    int n = hd_store_pending(f->st, "webhook:ops", "[]", ids, 10);
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal(ids[i], newer->id);
+    assert_true(hd_store_slot_busy(f->st, newer));
+    assert_int_equal(hd_delivery_transition(f->st, old, HD_D_DELIVERED, NULL, NULL), 0);
+    assert_false(hd_store_slot_busy(f->st, newer));
+    /* the live version of the slot is what an update replaces */
+    struct hd_delivery *live = NULL;
+    assert_int_equal(hd_store_slot_live(f->st, newer, &live), 0);
+    assert_int_equal(live->version, 1);
+    hd_delivery_free(live);
+    (void)name;
+    hd_delivery_free(old);
+    hd_delivery_free(newer);
+}
+
+static void test_timers(void **state)
+{
+    struct fixture *f = *state;
+    struct hd_delivery *a = new_delivery("w-1", 1, "", 0), *b = new_delivery("w-2", 1, "", 0);
+    assert_int_equal(hd_delivery_create(f->st, a), 0);
+    assert_int_equal(hd_delivery_create(f->st, b), 0);
+    assert_int_equal(hd_store_wake_next(f->st), 0);
+    a->next_at = 5000;
+    hd_delivery_transition(f->st, a, HD_D_SENDING, NULL, NULL);
+    hd_delivery_transition(f->st, a, HD_D_WAITING_RETRY, "retry", NULL);
+    b->expires_at = 7000;
+    hd_delivery_save(f->st, b);
+    assert_int_equal(hd_store_wake_next(f->st), 5000);
+    assert_int_equal(hd_store_expiry_next(f->st), 7000);
+    int64_t ids[4];
+    assert_int_equal(hd_store_wake_due(f->st, 4999, ids, 4), 0);
+    assert_int_equal(hd_store_wake_due(f->st, 5000, ids, 4), 1);
+    assert_int_equal(ids[0], a->id);
+    assert_int_equal(hd_store_expired_due(f->st, 7000, ids, 4), 1);
+    assert_int_equal(ids[0], b->id);
+    /* delivered rows do not expire */
+    hd_delivery_transition(f->st, b, HD_D_SENDING, NULL, NULL);
+    hd_delivery_transition(f->st, b, HD_D_DELIVERED, NULL, NULL);
+    assert_int_equal(hd_store_expired_due(f->st, 9000, ids, 4), 0);
+    hd_delivery_free(a);
+    hd_delivery_free(b);
+}
+
+static void test_rejections_and_quotas(void **state)
+{
+    struct fixture *f = *state;
+    struct hd_rejection r = {.topic = "herald.items", .partition = 3, .offset = 42,
+                             .key = "k", .key_len = 1, .value = "{bad", .value_len = 4,
+                             .reason = "invalid_json", .detail = "x", .rejected_at = 1};
+    assert_int_equal(hd_store_rejection_put(f->st, &r), 0);
+    int64_t first = r.id;
+    assert_true(first > 0);
+    /* the same message again (a redelivery) is the same row */
+    struct hd_rejection again = r;
+    again.id = 0;
+    assert_int_equal(hd_store_rejection_put(f->st, &again), 0);
+    assert_int_equal(again.id, first);
+    assert_int_equal(again.sent, 0);
+    assert_int_equal(hd_store_rejection_mark_sent(f->st, first), 0);
+    hd_store_rejection_put(f->st, &again);
+    assert_int_equal(again.sent, 1);
+    int64_t ws = 0, used = 0;
+    assert_int_equal(hd_store_quota_get(f->st, "wechat:a", "submit", &ws, &used), HD_ENOTFOUND);
+    assert_int_equal(hd_store_quota_put(f->st, "wechat:a", "submit", 1000, 7), 0);
+    assert_int_equal(hd_store_quota_get(f->st, "wechat:a", "submit", &ws, &used), 0);
+    assert_int_equal(ws, 1000);
+    assert_int_equal(used, 7);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transitions_and_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_order_and_exclusions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejections_and_quotas, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
