@@ -7,7 +7,6 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 
 #include "common.h"

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +13,8 @@
 #include "common.h"
 #include "conf.h"
 
+/* Longest path accepted (Linux PATH_MAX; <limits.h> is not used: src/ is on the include path) */
+#define SECRET_PATH_MAX 4096
 #define LITERAL_REFUSED                                                                            \
     "secrets must come from a file or a systemd credential: write file:/path or credential:NAME"
 
@@ -135,7 +136,7 @@ out:
 
 int hd_secret_read(const char *ref, char **out, size_t *len, char *err, size_t errlen)
 {
-    char what[PATH_MAX + 64], path[PATH_MAX];
+    char what[SECRET_PATH_MAX + 64], path[SECRET_PATH_MAX];
 
     *out = NULL;
     *len = 0;

@@ -192,8 +192,8 @@ static void pump(struct hd_instance *in)
     if (!inst_can_dispatch(in))
         return;
     int64_t now = hd_now_ms();
-    if (in->blocked_dirty || !in->blocked_json)
-        rebuild_blocked(in, now);
+    /* lanes unblock with time (breaker reset, Retry-After): look at them on every pump */
+    rebuild_blocked(in, now);
     for (int round = 0; round < 8 && in->in_flight < in->conf->max_in_flight; round++) {
         int free_slots = in->conf->max_in_flight - in->in_flight;
         int lim = HD_MIN(PUMP_BATCH, free_slots + in->in_flight);

@@ -144,8 +144,7 @@ static const char *type_name(const json_t *v)
     }
 }
 
-/* ---- typed field access ------------------------------------------------------------------------
- */
+/* ---- typed field access ---------------------------------------------------------------------- */
 
 static int missing(struct vctx *c, const char *path, int required)
 {
@@ -292,8 +291,7 @@ static int check_object(struct vctx *c, json_t *v, const char *path, const char 
     if (!json_is_object(v))
         return reject(c, HD_REJ_TYPE, *path ? path : "/", "expected an object, got %s",
                       type_name(v));
-    json_object_foreach(v, key, val)
-    {
+    json_object_foreach (v, key, val) {
         const char *const *k = names;
         while (*k && strcmp(*k, key))
             k++;
@@ -344,8 +342,7 @@ static int str_array(struct vctx *c, json_t *obj, const char *parent, const char
         free(sorted);
         return nomem(c);
     }
-    json_array_foreach(v, i, e)
-    {
+    json_array_foreach (v, i, e) {
         snprintf(ip, sizeof ip, "%s/%zu", path, i);
         if ((rc = check_str(c, e, ip, 1, maxc, g, &(*out)[i]))) {
             free(sorted);
@@ -366,7 +363,7 @@ static int str_array(struct vctx *c, json_t *obj, const char *parent, const char
     return 0;
 }
 
-/* ---- the parts of an item ------------------------------------------------------------------- */
+/* ---- the parts of an item -------------------------------------------------------------------- */
 
 static int check_assets(struct vctx *c, json_t *root, const char *name, int image,
                         struct hd_asset **out, size_t *n)
@@ -385,8 +382,7 @@ static int check_assets(struct vctx *c, json_t *root, const char *name, int imag
     *n = json_array_size(v);
     if (*n && !(*out = calloc(*n, sizeof **out)))
         return nomem(c);
-    json_array_foreach(v, i, e)
-    {
+    json_array_foreach (v, i, e) {
         struct hd_asset *a = &(*out)[i];
         snprintf(ep, sizeof ep, "%s/%zu", path, i);
         a->size = -1;
@@ -415,8 +411,7 @@ static int check_related(struct vctx *c, json_t *root)
         return 0;
     if ((rc = check_array(c, v, path, 0, HD_ARRAY_LEN(type))))
         return rc;
-    json_array_foreach(v, i, e)
-    {
+    json_array_foreach (v, i, e) {
         snprintf(ep, sizeof ep, "%s/%zu", path, i);
         if ((rc = check_object(c, e, ep, keys)) ||
             (rc = enum_field(c, e, ep, "type", REQ, relation_types, &type[i])) ||
@@ -590,8 +585,7 @@ static int check_item(struct vctx *c, json_t *root, const void *key, size_t key_
     }
     if (tval_cmp(&approved, &review[2]) < 0)
         return reject(c, HD_REJ_REVIEW, "/approved_at",
-                      "earlier than the final review "
-                      "(/review/2/at)");
+                      "earlier than the final review (/review/2/at)");
     if (nb.s && exp.s && tval_cmp(&exp, &nb) <= 0)
         return reject(c, HD_REJ_VALUE, "/schedule/expires_at", "not after /schedule/not_before");
 
@@ -609,8 +603,7 @@ static int check_item(struct vctx *c, json_t *root, const void *key, size_t key_
     return 0;
 }
 
-/* ---- entry points ------------------------------------------------------------------------------
- */
+/* ---- entry points ---------------------------------------------------------------------------- */
 
 int hd_item_parse(const void *buf, size_t len, const void *key, size_t key_len, size_t max_len,
                   struct hd_item_doc **out, struct hd_item_error *err)

@@ -15,17 +15,17 @@
 #include <herald/channel.h>
 
 /* Reason codes (herald-error header values). */
-#define HD_REJ_OVERSIZE        "oversize"          /* message over kafka.max_message_bytes */
-#define HD_REJ_INVALID_UTF8    "invalid_utf8"
-#define HD_REJ_INVALID_JSON    "invalid_json"
-#define HD_REJ_NOT_OBJECT      "not_an_object"
-#define HD_REJ_SCHEMA          "unsupported_schema" /* "schema" is not "herald.item/v1" */
-#define HD_REJ_MISSING         "missing_field"
-#define HD_REJ_TYPE            "wrong_type"
-#define HD_REJ_VALUE           "invalid_value"      /* wrong format, enum, length or range */
-#define HD_REJ_UNKNOWN_FIELD   "unknown_field"
-#define HD_REJ_REVIEW          "review_incomplete"  /* the three-level review trail is not whole */
-#define HD_REJ_KEY_MISMATCH    "key_mismatch"       /* Kafka key present and != id */
+#define HD_REJ_OVERSIZE      "oversize" /* message over kafka.max_message_bytes */
+#define HD_REJ_INVALID_UTF8  "invalid_utf8"
+#define HD_REJ_INVALID_JSON  "invalid_json"
+#define HD_REJ_NOT_OBJECT    "not_an_object"
+#define HD_REJ_SCHEMA        "unsupported_schema" /* "schema" is not "herald.item/v1" */
+#define HD_REJ_MISSING       "missing_field"
+#define HD_REJ_TYPE          "wrong_type"
+#define HD_REJ_VALUE         "invalid_value" /* wrong format, enum, length or range */
+#define HD_REJ_UNKNOWN_FIELD "unknown_field"
+#define HD_REJ_REVIEW        "review_incomplete" /* the three-level review trail is not whole */
+#define HD_REJ_KEY_MISMATCH  "key_mismatch"      /* Kafka key present and != id */
 
 struct hd_item_error {
     char code[32];    /* one of HD_REJ_* */
@@ -34,14 +34,14 @@ struct hd_item_error {
 };
 
 struct hd_review_step {
-    const char *level;    /* "initial" (初审), "recheck" (复核), "final" (审定) */
+    const char *level; /* "initial" (初审), "recheck" (复核), "final" (审定) */
     const char *reviewer;
     const char *at;
     int64_t at_ms;
 };
 
 struct hd_item_doc {
-    json_t *root; /* owned: the parsed document; every string below points into it */
+    json_t *root;        /* owned: the parsed document; every string below points into it */
     struct hd_item view; /* what adapters see (struct_size, json/json_len set) */
     struct hd_review_step review[3];
     struct hd_asset *images;      /* owned array, view.images points here */

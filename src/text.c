@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 #include <iconv.h>
-#include <limits.h>
+#include <stdint.h>
 
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
@@ -16,6 +16,9 @@
 
 #include "common.h"
 #include "text.h"
+
+/* htmlReadMemory() and HMAC() take int lengths (not <limits.h>: src/ is on the include path) */
+#define TEXT_INT_MAX ((size_t)INT32_MAX)
 
 /* ---- UTF-8 ------------------------------------------------------------------------------- */
 
@@ -235,12 +238,12 @@ char *hd_html_to_text(const char *html)
         return NULL;
     size_t len = strlen(html);
     if (!hd_utf8_valid(html, len)) { /* libxml2 would pass some bad bytes through, drop others */
-        if (len > INT_MAX / 3 || !(clean = utf8_sanitize(html, len)))
+        if (len > TEXT_INT_MAX / 3 || !(clean = utf8_sanitize(html, len)))
             return NULL;
         html = clean;
         len = strlen(clean);
     }
-    if (len > INT_MAX)
+    if (len > TEXT_INT_MAX)
         return strdup("");
     htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
                                     HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
@@ -397,7 +400,7 @@ void hd_hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t 
     unsigned int mdlen = 0;
     static const unsigned char empty[1];
     out[0] = '\0';
-    if (keylen > INT_MAX)
+    if (keylen > TEXT_INT_MAX)
         return;
     if (!HMAC(EVP_sha256(), key ? key : empty, (int)keylen, msg ? msg : empty, len, md, &mdlen) ||
         mdlen != 32)
