@@ -185,6 +185,11 @@ struct hd_kafka *hd_daemon_kafka(struct hd_daemon *d)
     return d->k;
 }
 
+struct hd_intake *hd_daemon_intake(struct hd_daemon *d)
+{
+    return d->in;
+}
+
 const struct hd_config *hd_daemon_config(struct hd_daemon *d)
 {
     return d->cfg;
@@ -296,7 +301,7 @@ int hd_daemon_run(struct hd_config *cfg, struct hd_registry *reg, const struct h
         hd_err("heraldd: engine: %s", err);
         goto out;
     }
-    if (hd_outbox_create(d->st, cfg->topic_status, cfg->topic_dlq, &d->ob) != 0 ||
+    if (hd_outbox_create(d->base, d->st, cfg->topic_status, cfg->topic_dlq, &d->ob) != 0 ||
         hd_intake_create(cfg, d->st, d->e, d->ob, &d->in) != 0)
         goto out;
     /* the consumer hands messages to intake; the producer reports to the daemon */

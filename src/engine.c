@@ -11,7 +11,7 @@
 
 #include "common.h"
 #include "engine_int.h"
-#include "limits.h"
+#include "engine_limits.h"
 #include "text.h"
 
 #define PUMP_BATCH 64

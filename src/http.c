@@ -360,6 +360,10 @@ int hd_http_request(struct hd_http *h, const struct hd_http_req *req,
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (opts && opts->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, opts->ca_file);
+    if (opts && opts->no_reuse) {
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);

@@ -367,8 +367,11 @@ int hd_intake_message(void *arg, const rd_kafka_message_t *m, int64_t *dlq_row)
     if (!m->payload || m->len == 0)
         return reject(in, &src, m->key, m->key_len, "", 0, HD_REJ_INVALID_JSON,
                       "empty message", dlq_row);
-    if (hd_item_parse(m->payload, m->len, m->key, m->key_len, (size_t)in->cfg->max_message_bytes,
-                      &doc, &err) != 0)
+    int prc = hd_item_parse(m->payload, m->len, m->key, m->key_len,
+                            (size_t)in->cfg->max_message_bytes, &doc, &err);
+    if (prc == HD_ENOMEM)
+        return HD_ENOMEM; /* not the message's fault: intake pauses and reads it again */
+    if (prc != 0)
         return reject(in, &src, m->key, m->key_len, m->payload, m->len, err.code, err.detail,
                       dlq_row);
     int rc = take_item(in, doc, &src);

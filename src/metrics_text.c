@@ -90,14 +90,26 @@ static void on_registry(void *arg, const char *family, const char *instance, con
 {
     struct reg_ctx *c = arg;
     char i[256], l[256];
-    if (!c->last_family || strcmp(c->last_family, family) != 0)
+    static const char *const help[][2] = {
+        {"herald_intake_consumed_total", "Messages taken from the items topic."},
+        {"herald_intake_accepted_total", "Messages stored as items, by action."},
+        {"herald_intake_rejected_total", "Messages rejected (dead letters), by reason."},
+        {"herald_intake_duplicates_total", "Messages already stored (re-delivered)."},
+    };
+    if (!c->last_family || strcmp(c->last_family, family) != 0) {
+        for (size_t h = 0; h < HD_ARRAY_LEN(help); h++)
+            if (strcmp(help[h][0], family) == 0)
+                put(c->b, "# HELP %s %s\n", family, help[h][1]);
         put(c->b, "# TYPE %s counter\n", family);
+    }
     c->last_family = family;
+    /* intake's accepted counter is labelled by the item's action, the others by reason */
+    const char *lname = strcmp(family, "herald_intake_accepted_total") == 0 ? "action" : "reason";
     if (instance && *instance)
         put(c->b, "%s{instance=\"%s\",label=\"%s\"} %.17g\n", family, esc(instance, i, sizeof(i)),
             esc(label, l, sizeof(l)), v);
     else if (label && *label)
-        put(c->b, "%s{reason=\"%s\"} %.17g\n", family, esc(label, l, sizeof(l)), v);
+        put(c->b, "%s{%s=\"%s\"} %.17g\n", family, lname, esc(label, l, sizeof(l)), v);
     else
         put(c->b, "%s %.17g\n", family, v);
 }
@@ -112,6 +124,9 @@ char *hd_metrics_render(struct hd_daemon *d)
     size_t n = hd_engine_instances(e);
     char id[256];
     put(&b, "# HELP herald_up 1 while heraldd runs.\n# TYPE herald_up gauge\nherald_up 1\n");
+    put(&b, "# HELP herald_build_info The running heraldd's version.\n"
+            "# TYPE herald_build_info gauge\nherald_build_info{version=\"%s\"} 1\n",
+        HERALD_VERSION);
 
     put(&b, "# HELP herald_deliveries_total Deliveries that entered each state since start.\n"
             "# TYPE herald_deliveries_total counter\n");
@@ -168,6 +183,10 @@ char *hd_metrics_render(struct hd_daemon *d)
             "# TYPE herald_channel_paused gauge\n");
     put(&b, "# HELP herald_last_success_timestamp_seconds Last delivery that succeeded.\n"
             "# TYPE herald_last_success_timestamp_seconds gauge\n");
+    put(&b, "# HELP herald_breaker_state Circuit breaker of the instance (its worst target): 1 "
+            "for the state it is in.\n# TYPE herald_breaker_state gauge\n");
+    put(&b, "# HELP herald_deliveries_failed Deliveries in the failed state now (the dead-letter "
+            "view), waiting for an operator.\n# TYPE herald_deliveries_failed gauge\n");
     for (size_t i = 0; i < n; i++) {
         struct hd_instance_view v;
         hd_engine_instance_view(e, i, &v);
@@ -178,6 +197,12 @@ char *hd_metrics_render(struct hd_daemon *d)
         put(&b, "herald_channel_paused{instance=\"%s\"} %d\n", id, v.paused);
         put(&b, "herald_last_success_timestamp_seconds{instance=\"%s\"} %.3f\n", id,
             (double)v.last_success_ms / 1000.0);
+        static const char *const breaker_states[] = {"closed", "half_open", "open"};
+        for (size_t s = 0; s < HD_ARRAY_LEN(breaker_states); s++)
+            put(&b, "herald_breaker_state{instance=\"%s\",state=\"%s\"} %d\n", id,
+                breaker_states[s], strcmp(v.breaker, breaker_states[s]) == 0);
+        put(&b, "herald_deliveries_failed{instance=\"%s\"} %lld\n", id,
+            (long long)hd_store_count_state(st, v.id, HD_D_FAILED));
     }
     put(&b, "# HELP herald_delivery_latency_seconds From approval to delivered.\n"
             "# TYPE herald_delivery_latency_seconds histogram\n");
@@ -226,6 +251,9 @@ char *hd_metrics_render(struct hd_daemon *d)
     put(&b, "# HELP herald_outbox_pending Status events not yet acknowledged by Kafka.\n"
             "# TYPE herald_outbox_pending gauge\nherald_outbox_pending %lld\n",
         (long long)hd_store_outbox_count(st));
+    put(&b, "# HELP herald_producer_queue Messages the Kafka producer holds (sent, not yet "
+            "acknowledged).\n# TYPE herald_producer_queue gauge\nherald_producer_queue %zu\n",
+        hd_kafka_producer_outq(k));
     struct reg_ctx rc = {&b, NULL};
     hd_metrics_each(on_registry, &rc);
     return b.p;

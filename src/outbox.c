@@ -4,6 +4,7 @@
  * idempotent producer; after a failed report the rows are published again, so consumers dedupe
  * by (delivery, seq) as docs/status-topic.md says.
  */
+#include <event2/event.h>
 #include <uthash.h>
 
 #include "common.h"
@@ -21,6 +22,7 @@ struct dlq_flight {
 };
 
 struct hd_outbox {
+    struct event *retry_ev; /* publish again later: producer queue full, broker away */
     struct hd_store *st;
     struct hd_kafka *k;
     char *status_topic, *dlq_topic;
@@ -29,10 +31,25 @@ struct hd_outbox {
     uint64_t published;
     int want_publish;
     struct dlq_flight *dlq; /* rejection ids on their way to the dead-letter topic */
+    int64_t *dlq_retry;     /* dead letters to produce again (their report was a failure) */
+    size_t n_dlq_retry, cap_dlq_retry;
     int started;
 };
 
 static void publish(struct hd_outbox *ob);
+
+static void retry_later(struct hd_outbox *ob)
+{
+    struct timeval tv = {0, 500 * 1000};
+    ob->want_publish = 1;
+    if (!evtimer_pending(ob->retry_ev, NULL))
+        evtimer_add(ob->retry_ev, &tv);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    publish(arg);
+}
 
 static void on_row(void *arg, int64_t id, const char *key, const char *payload)
 {
@@ -42,16 +59,28 @@ static void on_row(void *arg, int64_t id, const char *key, const char *payload)
         ob->in_flight++;
         ob->last_id = id;
     } else {
-        ob->want_publish = 1; /* queue full or broker trouble: try again after the next commit */
+        retry_later(ob); /* queue full or broker trouble: try again soon */
     }
+}
+
+static void dlq_produce(struct hd_outbox *ob, const struct hd_rejection *r);
+
+static void on_retry_row(void *arg, const struct hd_rejection *r)
+{
+    dlq_produce(arg, r);
 }
 
 static void publish(struct hd_outbox *ob)
 {
     if (!ob->k || !ob->started)
         return;
+    /* dead letters whose publication failed: again, from their stored rows */
+    size_t retries = ob->n_dlq_retry;
+    ob->n_dlq_retry = 0;
+    for (size_t i = 0; i < retries; i++)
+        hd_store_rejection_get(ob->st, ob->dlq_retry[i], on_retry_row, ob);
     if (hd_store_in_batch(ob->st)) {
-        ob->want_publish = 1; /* rows of an open batch are not durable yet */
+        retry_later(ob); /* rows of an open batch are not durable yet: after the commit */
         return;
     }
     ob->want_publish = 0;
@@ -68,12 +97,17 @@ static void on_commit(void *arg)
     publish(arg);
 }
 
-int hd_outbox_create(struct hd_store *st, const char *status_topic, const char *dlq_topic,
-                     struct hd_outbox **out)
+int hd_outbox_create(struct event_base *base, struct hd_store *st, const char *status_topic,
+                     const char *dlq_topic, struct hd_outbox **out)
 {
     struct hd_outbox *ob = calloc(1, sizeof(*ob));
     if (!ob)
         return HD_ENOMEM;
+    ob->retry_ev = evtimer_new(base, on_retry, ob);
+    if (!ob->retry_ev) {
+        free(ob);
+        return HD_ENOMEM;
+    }
     ob->st = st;
     ob->status_topic = hd_strdup(status_topic);
     ob->dlq_topic = hd_strdup(dlq_topic);
@@ -146,14 +180,12 @@ void hd_outbox_produced(struct hd_outbox *ob, int kind, int64_t id, rd_kafka_res
                     rd_kafka_err2str(err));
             if (id <= ob->last_id)
                 ob->last_id = id - 1;
-            ob->want_publish = 1;
+            retry_later(ob);
             return;
         }
         ob->published++;
         hd_store_outbox_delete(ob->st, id);
-        if (ob->want_publish || ob->in_flight < MAX_IN_FLIGHT / 2)
-            ob->want_publish = 1; /* continue after the next commit (this delete opened one) */
-        return;
+        return; /* the delete's batch commits soon; its commit hook publishes more */
     }
     struct dlq_flight *f;
     HASH_FIND(hh, ob->dlq, &id, sizeof(id), f);
@@ -162,8 +194,18 @@ void hd_outbox_produced(struct hd_outbox *ob, int kind, int64_t id, rd_kafka_res
         free(f);
     }
     if (err) {
-        hd_warn("outbox: dead letter %lld not published: %s (will retry at start)",
-                (long long)id, rd_kafka_err2str(err));
+        hd_warn("outbox: dead letter %lld not published: %s (will retry)", (long long)id,
+                rd_kafka_err2str(err));
+        if (ob->n_dlq_retry == ob->cap_dlq_retry) {
+            size_t cap = ob->cap_dlq_retry ? ob->cap_dlq_retry * 2 : 64;
+            int64_t *r = realloc(ob->dlq_retry, cap * sizeof(*r));
+            if (!r)
+                return; /* published again at the next start */
+            ob->dlq_retry = r;
+            ob->cap_dlq_retry = cap;
+        }
+        ob->dlq_retry[ob->n_dlq_retry++] = id;
+        retry_later(ob);
         return;
     }
     hd_store_rejection_mark_sent(ob->st, id);
@@ -185,12 +227,15 @@ void hd_outbox_destroy(struct hd_outbox *ob)
     if (!ob)
         return;
     hd_store_on_commit(ob->st, NULL, NULL);
+    if (ob->retry_ev)
+        event_free(ob->retry_ev);
     struct dlq_flight *f, *tmp;
     HASH_ITER(hh, ob->dlq, f, tmp)
     {
         HASH_DEL(ob->dlq, f);
         free(f);
     }
+    free(ob->dlq_retry);
     free(ob->status_topic);
     free(ob->dlq_topic);
     free(ob);

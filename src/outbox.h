@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/event.h>
 #include <librdkafka/rdkafka.h>
 
 struct hd_outbox;
@@ -20,8 +21,8 @@ struct hd_rejection;
 #define HD_PRODUCED_STATUS 1
 #define HD_PRODUCED_DLQ    2
 
-int hd_outbox_create(struct hd_store *st, const char *status_topic, const char *dlq_topic,
-                     struct hd_outbox **out);
+int hd_outbox_create(struct event_base *base, struct hd_store *st, const char *status_topic,
+                     const char *dlq_topic, struct hd_outbox **out);
 void hd_outbox_set_kafka(struct hd_outbox *ob, struct hd_kafka *k);
 /* Publish what an earlier run left: the whole outbox and unsent dead letters. */
 void hd_outbox_start(struct hd_outbox *ob);

@@ -171,6 +171,13 @@ int hd_op_start(struct hd_instance *in, struct hd_delivery *d, enum hd_op_kind k
 {
     struct hd_engine *e = in->e;
     struct hd_item_error ierr;
+    if (kind == HD_OP_SEND && d->expires_at && d->expires_at <= hd_now_ms()) {
+        /* an item not delivered by expires_at is not delivered at all (docs/item-schema.md);
+         * the expiry sweep may not have run yet, an adapter must never see it */
+        int rc = fail_now(e, d, HD_D_EXPIRED, "expired", "expires_at passed before delivery");
+        hd_delivery_free(d);
+        return rc;
+    }
     struct opctx *o = calloc(1, sizeof(*o));
     if (!o) {
         hd_delivery_free(d);
@@ -559,7 +566,16 @@ static void on_poll_outcome(struct opctx *o, struct hd_delivery *d)
         return;
     case HD_OUT_REJECTED:
         d->next_at = 0;
-        transition(in, d, HD_D_FAILED, out->reason ? out->reason : "rejected", out->detail);
+        /* published, then deleted or banned before we learnt it (WeChat publish_status 5/6):
+         * the state table's publishing -> removed_externally */
+        if (out->reason && strcmp(out->reason, "removed_externally") == 0) {
+            if (transition(in, d, HD_D_REMOVED_EXTERNALLY, out->reason, out->detail) == 0)
+                HD_LOG(HD_LOG_ERROR, in->prefix,
+                       "ALERT delivery %s:%lld removed by the platform: %s", d->item_id,
+                       (long long)d->version, out->detail ? out->detail : "");
+        } else {
+            transition(in, d, HD_D_FAILED, out->reason ? out->reason : "rejected", out->detail);
+        }
         hd_release_held(in->e, d->item_id, d->instance);
         return;
     case HD_OUT_NEEDS_OPERATOR:
@@ -618,8 +634,12 @@ static void on_reconcile_outcome(struct opctx *o, struct hd_delivery *d)
         transition(in, d, HD_D_PARKED, out->reason ? out->reason : "needs_operator",
                    out->detail);
         break;
-    default: /* still unknown: ask again later */
-        d->next_at = hd_now_ms() + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, 2, hd_random());
+    default: /* still unknown: ask again later -- not before at_ms when the adapter names a
+              * time (retry_after: a rate limit, or a platform that shows results late) */
+        d->next_at = out->at_ms > hd_now_ms()
+                         ? out->at_ms
+                         : hd_now_ms() + hd_backoff(in->conf->retry_base_ms,
+                                                    in->conf->retry_cap_ms, 2, hd_random());
         hd_delivery_save(e->st, d);
         hd_engine_rearm(e);
         break;

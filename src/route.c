@@ -32,7 +32,7 @@ static int in_list(char *const *list, size_t n, const char *v)
 static int rule_matches(const struct hd_route *r, const struct hd_item_doc *doc)
 {
     const struct hd_item *v = &doc->view;
-    const char *kind = json_string_value(json_object_get(json_object_get(doc->root, "publisher"), "kind"));
+    const char *kind = doc->publisher_kind;
     if (!in_list(r->category, r->n_category, v->category) ||
         !in_list(r->publisher, r->n_publisher, v->publisher_code) ||
         !in_list(r->publisher_kind, r->n_publisher_kind, kind) ||

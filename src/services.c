@@ -136,6 +136,9 @@ static int svc_http_request(struct hd_instance *in, const struct hd_http_req *re
         .connect_timeout_ms = in->conf->connect_timeout_ms,
         .ca_file = in->conf->ca_file,
         .log_prefix = in->prefix,
+        /* non-idempotent adapters (WeChat, Weibo): no hidden resend of a POST by libcurl */
+        .no_reuse = !(in->chan->caps & HD_CAP_IDEMPOTENT) && req->method &&
+                    strcmp(req->method, "GET") != 0,
     };
     return hd_http_request(in->e->http, req, &o, cb, arg, call);
 }

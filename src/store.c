@@ -101,7 +101,10 @@ static const char *const migrations[] = {
     " outcome TEXT NOT NULL, http_status INTEGER, platform_code TEXT, reason TEXT, message TEXT,"
     " remote_id TEXT, remote_url TEXT);"
     "CREATE INDEX attempts_delivery ON attempts(delivery_id);"
-    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT NOT NULL, payload TEXT NOT NULL);"
+    /* AUTOINCREMENT: ids never come back after the table empties (the outbox publishes rows
+     * above the last id it handed to the producer) */
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,"
+    " payload TEXT NOT NULL);"
     "CREATE TABLE rejections (id INTEGER PRIMARY KEY, topic TEXT NOT NULL,"
     " partition INTEGER NOT NULL, offset INTEGER NOT NULL, msg_key BLOB, value BLOB,"
     " reason TEXT NOT NULL, detail TEXT, rejected_at INTEGER NOT NULL,"
@@ -117,6 +120,25 @@ static const char *const migrations[] = {
     "CREATE TABLE quotas (instance TEXT NOT NULL, name TEXT NOT NULL,"
     " window_start INTEGER NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (instance, name))"
     " WITHOUT ROWID;",
+    /* 3: what the admin API reads (src/api_query.c): every state change of a delivery kept for
+     * the item's timeline (written by triggers, so no code path can forget it; the outbox row
+     * of the same change is deleted once Kafka has it), item lists and the disclosure report by
+     * approval time, failure views by state */
+    "CREATE TABLE delivery_events (id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, at INTEGER NOT NULL, state TEXT NOT NULL, previous TEXT,"
+    " reason TEXT, detail TEXT, attempts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX delivery_events_delivery ON delivery_events(delivery_id);"
+    "CREATE TRIGGER deliveries_created AFTER INSERT ON deliveries BEGIN"
+    " INSERT INTO delivery_events (delivery_id, seq, at, state, previous, reason, detail,"
+    " attempts) VALUES (new.id, new.seq, new.updated_at, new.state, NULL, new.reason,"
+    " new.detail, new.attempts); END;"
+    "CREATE TRIGGER deliveries_changed AFTER UPDATE OF seq ON deliveries"
+    " WHEN new.seq <> old.seq BEGIN"
+    " INSERT INTO delivery_events (delivery_id, seq, at, state, previous, reason, detail,"
+    " attempts) VALUES (new.id, new.seq, new.updated_at, new.state, old.state, new.reason,"
+    " new.detail, new.attempts); END;"
+    "CREATE INDEX items_approved ON items(approved_at, item_id);"
+    "CREATE INDEX deliveries_state ON deliveries(state, updated_at);",
 };
 
 static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

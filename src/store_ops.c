@@ -467,18 +467,19 @@ int hd_store_dependency(struct hd_store *s, const char *item, int64_t version,
 }
 
 int hd_store_item_delivered_on(struct hd_store *s, const char *item, const char *instance,
-                               int *known, int *routed_here)
+                               const char *target, int *known, int *routed_here)
 {
     struct hd_item_head h;
     hd_store_item_head(s, item, &h);
     *known = h.exists;
     sqlite3_stmt *st = hd_store_stmt(
         s, "SELECT COUNT(*), COALESCE(SUM(state = 'delivered'), 0) FROM deliveries"
-           " WHERE item_id = ?1 AND instance = ?2");
+           " WHERE item_id = ?1 AND instance = ?2 AND target = ?3");
     if (!st)
         return 0;
     bind_text(st, 1, item);
     bind_text(st, 2, instance);
+    bind_text(st, 3, target ? target : "");
     int delivered = 0;
     *routed_here = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {

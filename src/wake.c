@@ -57,7 +57,9 @@ int hd_engine_hold_check(struct hd_engine *e, struct hd_delivery *d, const char 
         d->hold_until = (d->created_at ? d->created_at : now) + max_hold;
     if (interprets && *interprets) {
         int known = 0, routed = 0;
-        int delivered = hd_store_item_delivered_on(e->st, interprets, d->instance, &known, &routed);
+        /* per target: a street or board shows the interpretation only after the document */
+        int delivered =
+            hd_store_item_delivered_on(e->st, interprets, d->instance, d->target, &known, &routed);
         if (!delivered && !(known && !routed)) {
             if (now >= d->hold_until) {
                 snprintf(detail, sizeof(detail),

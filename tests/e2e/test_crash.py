@@ -6,11 +6,11 @@
   the duplicate requests (resends with the same idempotency key) are reported as a figure.
 """
 
-import json
 import os
 import random
 
 from herald_test import kafka
+from herald_test.figures import record
 from herald_test.items import make_item
 from herald_test.procs import NotYet, wait_for
 from herald_test.scenario import two_channels
@@ -49,7 +49,7 @@ def test_sigterm_drains_and_resumes(kafka_bootstrap, tmp_workdir):
     h.start()
     wait_for(lambda: delivered_total(h) == 2 * len(ids), 120, "all delivered after restart")
     dup = check_exactly_once(sim, ids)
-    print("sigterm test: duplicate requests %r" % dup)
+    record("sigterm_resume", items=len(ids), channels=2, duplicate_requests=dup)
     assert h.stop() == 0
 
 
@@ -98,8 +98,8 @@ def test_kill9_at_random_points_loses_nothing(kafka_bootstrap, tmp_workdir):
     wait_for(all_done, 300, "every item on every channel")
     dup = check_exactly_once(sim, ids)
     sending = h.count("sending")
-    print("kill -9 test: %d kills, duplicate requests (same idempotency key, not applied "
-          "twice): %s" % (kills, json.dumps(dup)))
+    record("kill9", seed=seed, items=ITEMS, channels=2, kills=kills,
+           duplicate_requests=dup, applied_per_delivery=1)
     assert sending == 0
     # nothing rejected, no item lost at intake
     assert h.query("SELECT COUNT(*) FROM items")[0][0] == ITEMS

@@ -48,7 +48,8 @@ class Sim:
         self.config = config or {}
         for name in ("webhook", "website"):
             self.config.setdefault(name, {}).setdefault("secret", SECRET)
-        self.only = only
+        # only the simulators this test configures (others may need settings of their own)
+        self.only = only or sorted(self.config)
         self.proc = None
         self.urls = {}
 

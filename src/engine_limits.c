@@ -1,10 +1,10 @@
 /*
- * Backoff, token bucket and circuit breaker (limits.h).
+ * Backoff, token bucket and circuit breaker (engine_limits.h).
  */
 #include <math.h>
 
 #include "common.h"
-#include "limits.h"
+#include "engine_limits.h"
 
 int64_t hd_backoff(int64_t base_ms, int64_t cap_ms, int attempt, uint64_t rnd)
 {

@@ -3,8 +3,8 @@
  * full jitter, the token bucket, and the circuit breaker. Pure state machines over a clock the
  * caller passes in.
  */
-#ifndef HD_LIMITS_H
-#define HD_LIMITS_H
+#ifndef HD_ENGINE_LIMITS_H
+#define HD_ENGINE_LIMITS_H
 
 #include <stdint.h>
 
