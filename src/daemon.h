@@ -12,6 +12,7 @@ struct hd_registry;
 struct hd_engine;
 struct hd_store;
 struct hd_kafka;
+struct hd_intake;
 
 struct hd_daemon_opts {
     const char *ready_file;  /* written (JSON: pid, admin URL) once running */
@@ -33,6 +34,7 @@ struct event_base *hd_daemon_base(struct hd_daemon *d);
 struct hd_engine *hd_daemon_engine(struct hd_daemon *d);
 struct hd_store *hd_daemon_store(struct hd_daemon *d);
 struct hd_kafka *hd_daemon_kafka(struct hd_daemon *d);
+struct hd_intake *hd_daemon_intake(struct hd_daemon *d);
 const struct hd_config *hd_daemon_config(struct hd_daemon *d);
 
 #endif

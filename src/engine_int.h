@@ -19,7 +19,7 @@
 #include "engine.h"
 #include "http.h"
 #include "item.h"
-#include "limits.h"
+#include "engine_limits.h"
 #include "store.h"
 
 /* A target inside an instance ("" for single-target channels): its own breaker and gate. */

@@ -16,6 +16,10 @@ struct hd_http_opts {
     long connect_timeout_ms;
     const char *ca_file; /* extra CA bundle, NULL: system default */
     const char *log_prefix;
+    /* A fresh connection, closed after use: for requests that must never be sent twice. libcurl
+     * silently resends a request whose reused keep-alive connection turns out dead before any
+     * answer byte, and the server may already have acted on the first copy. */
+    int no_reuse;
 };
 
 int hd_http_create(struct event_base *base, struct hd_http **out);

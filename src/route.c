@@ -92,12 +92,18 @@ int hd_route_item(const struct hd_config *c, const struct hd_item_doc *doc,
             }
         }
     }
-    /* keep configuration order, drop disabled instances */
+    /* keep configuration order (the entries point into c->instances: sort them by address),
+     * drop disabled instances; sorting in place never overwrites an entry not yet looked at */
+    for (size_t j = 1; j < out->n; j++)
+        for (size_t k = j; k > 0 && out->insts[k - 1] > out->insts[k]; k--) {
+            const struct hd_instance_conf *t = out->insts[k];
+            out->insts[k] = out->insts[k - 1];
+            out->insts[k - 1] = t;
+        }
     size_t w = 0;
-    for (size_t i = 0; i < c->n_instances; i++)
-        for (size_t j = 0; j < out->n; j++)
-            if (out->insts[j] == &c->instances[i] && c->instances[i].enabled)
-                out->insts[w++] = &c->instances[i];
+    for (size_t j = 0; j < out->n; j++)
+        if (out->insts[j]->enabled)
+            out->insts[w++] = out->insts[j];
     out->n = w;
     for (size_t i = 0; i < out->n; i++)
         json_array_append_new(ids, json_string(out->insts[i]->id));

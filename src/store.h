@@ -146,9 +146,10 @@ int hd_store_slot_live(struct hd_store *s, const struct hd_delivery *d, struct h
 /* The delivery of the same item/version on another instance (target ""). */
 int hd_store_dependency(struct hd_store *s, const char *item, int64_t version,
                         const char *instance, struct hd_delivery **out);
-/* Has (item, any version) been delivered on instance? 1 yes, 0 no; *known = item exists. */
+/* Has (item, any version) been delivered on instance and target? 1 yes, 0 no; *known = item
+ * exists; *routed_here = it has deliveries on that instance and target. */
 int hd_store_item_delivered_on(struct hd_store *s, const char *item, const char *instance,
-                               int *known, int *routed_here);
+                               const char *target, int *known, int *routed_here);
 /* Delivery in `state` of an instance whose remote_id is ref. */
 int hd_store_delivery_by_remote(struct hd_store *s, const char *instance, const char *ref,
                                 struct hd_delivery **out);

@@ -161,10 +161,11 @@ static void apply_publish(struct webhook *wh, struct hd_sim_req *r, const char *
     hd_sim_sha256_hex(raw, len, hash);
     json_object_set_new(
         wh->items, id,
-        json_pack("{s:s,s:s,s:I,s:O,s:s,s:O,s:I,s:s,s:O}", "id", remote, "item_id", id, "version",
-                  version, "event", json_object_get(body, "event"), "body_sha256", hash,
-                  "delivery_id", json_object_get(body, "delivery_id"), "applied_at",
-                  (json_int_t)hd_sim_now_ms(wh->sim), "idempotency_key", key, "item", item));
+        json_pack("{s:s,s:s,s:I,s:O,s:s,s:O,s:I,s:s,s:O,s:O?}", "id", remote, "item_id", id,
+                  "version", version, "event", json_object_get(body, "event"), "body_sha256",
+                  hash, "delivery_id", json_object_get(body, "delivery_id"), "applied_at",
+                  (json_int_t)hd_sim_now_ms(wh->sim), "idempotency_key", key, "item", item,
+                  "deps", json_object_get(body, "deps")));
     json_object_del(wh->gone, id);
     hd_sim_applied(r, key);
 answer:;

@@ -152,7 +152,7 @@ def social_order(sim, h, doc_id, jd_id):
         pubs = [p["title"] for p in sim.state("wechat")["publishes"]]
         pos = [[n for n, t in enumerate(pubs) if titles[i].startswith(t.rstrip("…"))]
                for i in (doc_id, jd_id)]
-        assert all(len(p) == 1 for p in pos), (titles, pubs, rows(h, doc_id), sim.received("wechat")["log"][-5:])
+        assert all(len(p) == 1 for p in pos), (titles, pubs)
         out[WECHAT] = [p[0] for p in pos]
     if WEIBO in SOCIAL:
         keys = [p["key"] for p in sim.state("weibo")["posts"]]

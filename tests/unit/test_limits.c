@@ -1,5 +1,5 @@
 /*
- * Backoff with full jitter, the token bucket and the circuit breaker (src/limits.c), driven by
+ * Backoff with full jitter, the token bucket and the circuit breaker (src/engine_limits.c), driven by
  * an explicit clock.
  */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "engine_limits.h"
 
 static void test_backoff_bounds(void **state)
 {

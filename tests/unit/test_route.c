@@ -30,7 +30,12 @@ static const char *config_text =
     "routing:\n"
     "  rules:\n"
     "    - name: everything-to-portal\n"
+    "      match: {category: [notice, normative_document, policy_interpretation,"
+    " press_conference]}\n"
     "      to: [website:portal]\n"
+    "    - name: gazette-reversed\n"
+    "      match: {category: [gazette]}\n"
+    "      to: [webhook:press, webhook:ops, website:portal]\n"
     "    - name: policy\n"
     "      match: {category: [normative_document, policy_interpretation]}\n"
     "      to: [webhook:ops, webhook:off]\n"
@@ -144,6 +149,9 @@ static void test_rules(void **state)
            "website:portal");
     expect(f, DEPT ",\"column\":\"新闻发布会/2026\",\"category\":\"press_conference\"",
            "website:portal");
+    /* a rule naming instances against configuration order still routes to all of them */
+    expect(f, DEPT ",\"column\":\"政府公报\",\"category\":\"gazette\"",
+           "website:portal,webhook:ops,webhook:press");
 }
 
 static void test_item_targets_override(void **state)
@@ -156,6 +164,11 @@ static void test_item_targets_override(void **state)
            DEPT ",\"column\":\"c\",\"category\":\"notice\",\"targets\":{\"channels\":[\"webhook:press\","
                 "\"wechat:nope\"]}",
            "webhook:press");
+    /* named out of configuration order: all of them, in configuration order */
+    expect(f,
+           DEPT ",\"column\":\"c\",\"category\":\"notice\",\"targets\":{\"channels\":[\"webhook:press\","
+                "\"website:portal\",\"webhook:ops\"]}",
+           "website:portal,webhook:ops,webhook:press");
 }
 
 static void test_column_match(void **state)

@@ -1,0 +1,15 @@
+# ejiatong: simulator rules on the wire (python3 -m pytest, stdlib only; starts herald-sim from the
+# build dir), render tests in C (cmocka) and end-to-end tests (Kafka -> heraldd -> herald-sim).
+# Included by CMakeLists.txt in this folder.
+if(NOT HERALD_PYTHON3)
+  find_program(HERALD_PYTHON3 NAMES python3 REQUIRED)
+endif()
+add_test(NAME sim_ejiatong
+         COMMAND ${HERALD_PYTHON3} -m pytest -q -p no:cacheprovider
+                 ${CMAKE_CURRENT_SOURCE_DIR}/test_sim_ejiatong.py)
+set_tests_properties(sim_ejiatong PROPERTIES LABELS sim TIMEOUT 180
+  ENVIRONMENT "HERALD_BUILD_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
+herald_unit_test(test_ejiatong_render SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_ejiatong_render.c
+                 LIBS herald_channels)
+herald_pytest(NAME e2e_ejiatong FILE ${CMAKE_CURRENT_SOURCE_DIR}/test_e2e_ejiatong.py
+              LABELS e2e TIMEOUT 300)
