@@ -42,7 +42,8 @@ demo: build
 bench: deps
 	cmake -S . -B $(BENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	ninja -C $(BENCH_BUILD) -j$(JOBS)
-	$(BENCH_BUILD)/bench/herald-bench --build $(BENCH_BUILD)
+	tools/pyenv.sh $(BENCH_BUILD)/venv
+	$(BENCH_BUILD)/venv/bin/python bench/bench.py --build $(BENCH_BUILD)
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i

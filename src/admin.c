@@ -250,8 +250,8 @@ int hd_admin_create(struct hd_daemon *d, const struct hd_config *cfg, struct hd_
     if (hd_api_create(d, &a->api, err, errlen) != 0)
         goto fail;
     evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
+                                            EVHTTP_REQ_OPTIONS);
     evhttp_set_max_body_size(a->http, 1 << 20);
     evhttp_set_max_headers_size(a->http, 16 << 10);
     evhttp_set_timeout(a->http, 30);

@@ -118,8 +118,7 @@ json_t *hd_api_str(const char *s, size_t len)
     return v;
 }
 
-void hd_api_error(struct evhttp_request *req, int code, const char *code_name, const char *fmt,
-                  ...)
+void hd_api_error(struct evhttp_request *req, int code, const char *code_name, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -138,14 +137,26 @@ void hd_api_error(struct evhttp_request *req, int code, const char *code_name, c
 int hd_api_status_of(int rc, const char **code_name)
 {
     switch (rc) {
-    case 0: *code_name = "ok"; return 200;
-    case HD_EINVAL: *code_name = "bad_request"; return 400;
-    case HD_ENOTFOUND: *code_name = "not_found"; return 404;
+    case 0:
+        *code_name = "ok";
+        return 200;
+    case HD_EINVAL:
+        *code_name = "bad_request";
+        return 400;
+    case HD_ENOTFOUND:
+        *code_name = "not_found";
+        return 404;
     case HD_EEXIST:
     case HD_ESTATE:
-    case HD_EBUSY: *code_name = "conflict"; return 409;
-    case HD_EFULL: *code_name = "store_full"; return 507;
-    default: *code_name = "internal"; return 500;
+    case HD_EBUSY:
+        *code_name = "conflict";
+        return 409;
+    case HD_EFULL:
+        *code_name = "store_full";
+        return 507;
+    default:
+        *code_name = "internal";
+        return 500;
     }
 }
 
@@ -258,8 +269,7 @@ out:
 int hd_api_query_only(struct hd_api_req *r, const char *const *allowed)
 {
     struct evkeyval *kv;
-    TAILQ_FOREACH(kv, &r->query, next)
-    {
+    TAILQ_FOREACH (kv, &r->query, next) {
         int ok = 0;
         for (const char *const *a = allowed; a && *a && !ok; a++)
             ok = strcmp(kv->key, *a) == 0;
@@ -289,8 +299,8 @@ int hd_api_param_int(struct hd_api_req *r, const char *name, int64_t lo, int64_t
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno || *end || end == v || n < lo || n > hi) {
-        hd_api_error(r->req, 400, "bad_parameter", "%s must be an integer from %lld to %lld",
-                     name, (long long)lo, (long long)hi);
+        hd_api_error(r->req, 400, "bad_parameter", "%s must be an integer from %lld to %lld", name,
+                     (long long)lo, (long long)hi);
         return -1;
     }
     *out = n;
@@ -321,8 +331,7 @@ int hd_api_body_only(struct hd_api_req *r, const char *const *allowed, int reaso
 {
     const char *key;
     json_t *v;
-    json_object_foreach(r->body, key, v)
-    {
+    json_object_foreach (r->body, key, v) {
         int ok = 0;
         for (const char *const *a = allowed; a && *a && !ok; a++)
             ok = strcmp(key, *a) == 0;
@@ -335,12 +344,25 @@ int hd_api_body_only(struct hd_api_req *r, const char *const *allowed, int reaso
             return -1;
         }
     }
+    /* reasons and names end up in log lines and tables: control characters (a line break
+     * typed in a text box) become spaces; a credential's value is left exactly as sent */
+    json_object_foreach (r->body, key, v) {
+        if (strcmp(key, "value") == 0)
+            continue;
+        char *t = (char *)json_string_value(v);
+        for (size_t i = 0; i < json_string_length(v); i++)
+            if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+                t[i] = ' ';
+    }
     const char *reason = hd_api_body_str(r, "reason");
     if (reason && hd_utf8_len(reason) > 1000) {
         hd_api_error(r->req, 400, "bad_field", "reason is longer than 1000 characters");
         return -1;
     }
-    if (reason_required && (!reason || !*reason)) {
+    int blank = 1;
+    for (const char *c = reason; c && *c && blank; c++)
+        blank = *c == ' ';
+    if (reason_required && blank) {
         hd_api_error(r->req, 400, "reason_required",
                      "this action needs a reason: send {\"reason\": \"...\"}; it goes to the "
                      "audit log");
@@ -479,8 +501,7 @@ static void wipe_body(json_t *body)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(body, key, v)
-    {
+    json_object_foreach (body, key, v) {
         if (json_is_string(v))
             explicit_bzero((char *)json_string_value(v), json_string_length(v));
     }
@@ -518,8 +539,8 @@ void hd_api_handle(struct hd_api *api, struct evhttp_request *req, const char *w
             hit = &routes[i];
             break;
         }
-        snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-                 allow[0] ? ", " : "", routes[i].method == EVHTTP_REQ_GET ? "GET" : "POST");
+        snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s", allow[0] ? ", " : "",
+                 routes[i].method == EVHTTP_REQ_GET ? "GET" : "POST");
     }
     if (!hit && allow[0]) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
@@ -532,8 +553,7 @@ void hd_api_handle(struct hd_api *api, struct evhttp_request *req, const char *w
     }
     if (role < hit->role) {
         hd_warn("admin: 403 token=%s role=%s needs %s for %s %s", who, hd_role_name(role),
-                hd_role_name(hit->role), method == EVHTTP_REQ_GET ? "GET" : "POST",
-                hit->pattern);
+                hd_role_name(hit->role), method == EVHTTP_REQ_GET ? "GET" : "POST", hit->pattern);
         hd_api_error(req, 403, "forbidden", "this needs the %s role; token '%s' is %s",
                      hd_role_name(hit->role), who, hd_role_name(role));
         goto out;
@@ -543,8 +563,7 @@ void hd_api_handle(struct hd_api *api, struct evhttp_request *req, const char *w
         goto out;
     }
     struct evkeyval *kv, *kv2;
-    TAILQ_FOREACH(kv, &r.query, next)
-    {
+    TAILQ_FOREACH (kv, &r.query, next) {
         if (!hd_utf8_valid(kv->value, strlen(kv->value)) || strlen(kv->value) > 1000) {
             hd_api_error(req, 400, "bad_parameter", "parameter '%.60s' is too long or not UTF-8",
                          hd_utf8_valid(kv->key, strlen(kv->key)) ? kv->key : "?");
@@ -553,8 +572,7 @@ void hd_api_handle(struct hd_api *api, struct evhttp_request *req, const char *w
         for (kv2 = TAILQ_NEXT(kv, next); kv2; kv2 = TAILQ_NEXT(kv2, next))
             if (strcmp(kv->key, kv2->key) == 0) {
                 hd_api_error(req, 400, "bad_parameter",
-                             "parameter '%.60s' given twice (use a comma-separated list)",
-                             kv->key);
+                             "parameter '%.60s' given twice (use a comma-separated list)", kv->key);
                 goto out;
             }
     }

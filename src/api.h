@@ -58,12 +58,13 @@ void hd_api_reply_raw(struct evhttp_request *req, int code, const char *ctype, c
                       size_t len);
 /* {"error": code_name, "message": "..."}; code_name is a stable machine-readable word
  * (bad_request, unknown_parameter, not_found, conflict, unauthorized, forbidden, ...). */
-void hd_api_error(struct evhttp_request *req, int code, const char *code_name, const char *fmt,
-                  ...) __attribute__((format(printf, 4, 5)));
+void hd_api_error(struct evhttp_request *req, int code, const char *code_name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* HTTP status and error word for an HD_E* code. */
 int hd_api_status_of(int rc, const char **code_name);
 
-/* ---- request helpers (api.c) ------------------------------------------------------------------ */
+/* ---- request helpers (api.c) ------------------------------------------------------------------
+ */
 
 /* Check the query has only `allowed` (NULL-terminated) names; 400 and -1 otherwise. */
 int hd_api_query_only(struct hd_api_req *r, const char *const *allowed);
@@ -88,12 +89,13 @@ int64_t hd_api_local_midnight(int year, int month, int day);
 /* Paging cursors: opaque base64url text of a small JSON array. */
 char *hd_api_cursor_make(json_t *values /* stolen */);
 json_t *hd_api_cursor_json(json_t *values /* stolen */); /* the cursor as a JSON string */
-json_t *hd_api_cursor_parse(const char *text); /* an array, or NULL when malformed */
+json_t *hd_api_cursor_parse(const char *text);           /* an array, or NULL when malformed */
 
-/* ---- the reader thread (api_reader.c) --------------------------------------------------------- */
+/* ---- the reader thread (api_reader.c) ---------------------------------------------------------
+ */
 
 struct hd_api_result {
-    int status; /* HTTP status; 200 unless the query says otherwise */
+    int status;   /* HTTP status; 200 unless the query says otherwise */
     json_t *json; /* the answer (owned) ... */
     char *text;   /* ... or raw text (owned; CSV) */
     size_t len;
@@ -159,8 +161,8 @@ int hd_api_timeline(sqlite3 *db, const char *item, int64_t delivery_id, json_t *
 
 /* Shared by the queries: a delivery row as JSON (columns in HD_API_DCOLS order from index i0). */
 #define HD_API_DCOLS                                                                               \
-    "d.id, d.item_id, d.version, d.instance, d.target, d.state, d.reason, d.detail, d.attempts,"  \
-    " d.created_at, d.updated_at, d.next_at, d.delivered_at, d.remote_id, d.remote_url,"          \
+    "d.id, d.item_id, d.version, d.instance, d.target, d.state, d.reason, d.detail, d.attempts,"   \
+    " d.created_at, d.updated_at, d.next_at, d.delivered_at, d.remote_id, d.remote_url,"           \
     " d.hold_kind, d.not_before, d.expires_at, d.approved_at"
 json_t *hd_api_delivery_json(sqlite3_stmt *st, int i0);
 /* Column helpers for reader-thread queries (null for SQL NULL). */

@@ -84,14 +84,14 @@ static struct hd_store *store(struct hd_api_req *r)
 
 static json_t *delivery_json(const struct hd_delivery *d)
 {
-    json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:i}", "id", (json_int_t)d->id,
-                          "item_id", d->item_id, "version", (json_int_t)d->version, "channel",
-                          d->instance, "target", d->target ? d->target : "", "state",
-                          hd_dstate_name(d->state), "attempts", d->attempts);
-    json_object_set_new(o, "reason", d->reason ? hd_api_str(d->reason, strlen(d->reason))
-                                               : json_null());
-    json_object_set_new(o, "detail", d->detail ? hd_api_str(d->detail, strlen(d->detail))
-                                               : json_null());
+    json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:i}", "id", (json_int_t)d->id, "item_id",
+                          d->item_id, "version", (json_int_t)d->version, "channel", d->instance,
+                          "target", d->target ? d->target : "", "state", hd_dstate_name(d->state),
+                          "attempts", d->attempts);
+    json_object_set_new(o, "reason",
+                        d->reason ? hd_api_str(d->reason, strlen(d->reason)) : json_null());
+    json_object_set_new(o, "detail",
+                        d->detail ? hd_api_str(d->detail, strlen(d->detail)) : json_null());
     json_object_set_new(o, "updated_at", hd_api_time_json(d->updated_at));
     return o;
 }
@@ -114,8 +114,8 @@ static const char *const reason_only[] = {"reason", NULL};
 typedef int delivery_action_fn(struct hd_engine *e, int64_t id, const char *who,
                                const char *reason);
 
-static void delivery_action(struct hd_api_req *r, int seg, const char *what,
-                            delivery_action_fn *fn, int reason_required, const char *allowed)
+static void delivery_action(struct hd_api_req *r, int seg, const char *what, delivery_action_fn *fn,
+                            int reason_required, const char *allowed)
 {
     int64_t id = delivery_id(r, seg);
     if (!id || hd_api_query_only(r, NULL) != 0 ||
@@ -128,12 +128,12 @@ static void delivery_action(struct hd_api_req *r, int seg, const char *what,
     if (rc == 0 && d) {
         hd_info("admin: %s delivery %lld by %s: %s", what, (long long)id, r->who,
                 reason ? reason : "-");
-        reply_durable(r, 200, json_pack("{s:b, s:s, s:o}", "ok", 1, "action", what, "delivery",
-                                        delivery_json(d)));
+        reply_durable(
+            r, 200,
+            json_pack("{s:b, s:s, s:o}", "ok", 1, "action", what, "delivery", delivery_json(d)));
     } else if (rc == HD_ESTATE && d) {
-        hd_api_error(r->req, 409, "conflict",
-                     "delivery %lld is %s: only %s deliveries can be %s", (long long)id,
-                     hd_dstate_name(d->state), allowed, what);
+        hd_api_error(r->req, 409, "conflict", "delivery %lld is %s: only %s deliveries can be %s",
+                     (long long)id, hd_dstate_name(d->state), allowed, what);
     } else if (rc == HD_ENOTFOUND || !d) {
         hd_api_error(r->req, 404, "not_found", "no delivery %lld", (long long)id);
     } else {
@@ -147,9 +147,8 @@ static void delivery_action(struct hd_api_req *r, int seg, const char *what,
 void hd_api_retry(struct hd_api_req *r)
 {
     /* deliveries/{id}/retry or dead-letters/deliveries/{id}/replay */
-    delivery_action(r, strcmp(r->segs[0], "dead-letters") == 0 ? 2 : 1, "retried",
-                    hd_engine_retry, 0,
-                    "failed, expired, cancelled, manual_action, waiting_retry or parked");
+    delivery_action(r, strcmp(r->segs[0], "dead-letters") == 0 ? 2 : 1, "retried", hd_engine_retry,
+                    0, "failed, expired, cancelled, manual_action, waiting_retry or parked");
 }
 
 void hd_api_cancel(struct hd_api_req *r)
@@ -193,8 +192,9 @@ static void pause_or_resume(struct hd_api_req *r, int pause)
         hd_api_error(r->req, status, code, "could not %s %s", pause ? "pause" : "resume", id);
         return;
     }
-    reply_durable(r, 200, json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "action",
-                                    pause ? "paused" : "resumed", "channel", id, "paused", pause));
+    reply_durable(r, 200,
+                  json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "action", pause ? "paused" : "resumed",
+                            "channel", id, "paused", pause));
 }
 
 void hd_api_pause(struct hd_api_req *r)
@@ -223,8 +223,9 @@ void hd_api_retry_failed(struct hd_api_req *r)
     }
     hd_info("admin: %d failed delivery(ies) of %s retried by %s: %s", n, id, r->who,
             reason ? reason : "-");
-    reply_durable(r, 200, json_pack("{s:b, s:s, s:s, s:i}", "ok", 1, "action", "retried",
-                                    "channel", id, "retried", n));
+    reply_durable(r, 200,
+                  json_pack("{s:b, s:s, s:s, s:i}", "ok", 1, "action", "retried", "channel", id,
+                            "retried", n));
 }
 
 void hd_api_unpark(struct hd_api_req *r)
@@ -239,8 +240,8 @@ void hd_api_unpark(struct hd_api_req *r)
         hd_api_error(r->req, status, code, "could not un-park %s", id);
         return;
     }
-    reply_durable(r, 200, json_pack("{s:b, s:s, s:s}", "ok", 1, "action", "unparked", "channel",
-                                    id));
+    reply_durable(r, 200,
+                  json_pack("{s:b, s:s, s:s}", "ok", 1, "action", "unparked", "channel", id));
 }
 
 void hd_api_credentials(struct hd_api_req *r)
@@ -265,9 +266,9 @@ void hd_api_credentials(struct hd_api_req *r)
             break;
     }
     int was_parked = v.parked;
-    int rc = hd_engine_set_credential(e, id, key, json_string_value(value),
-                                      json_string_length(value), r->who,
-                                      hd_api_body_str(r, "reason"));
+    int rc =
+        hd_engine_set_credential(e, id, key, json_string_value(value), json_string_length(value),
+                                 r->who, hd_api_body_str(r, "reason"));
     if (rc == HD_EINVAL) {
         hd_api_error(r->req, 400, "bad_request",
                      "'%.60s' is not a secret setting of %s (heraldd --list-channels shows them)",
@@ -280,9 +281,9 @@ void hd_api_credentials(struct hd_api_req *r)
         hd_api_error(r->req, status, code, "could not store the credential for %s", id);
         return;
     }
-    reply_durable(r, 200, json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", 1, "action",
-                                    "credentials_set", "channel", id, "key", key, "unparked",
-                                    was_parked));
+    reply_durable(r, 200,
+                  json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", 1, "action", "credentials_set",
+                            "channel", id, "key", key, "unparked", was_parked));
 }
 
 /* ---- items and dead letters ------------------------------------------------------------------ */
@@ -305,8 +306,9 @@ void hd_api_retract(struct hd_api_req *r)
         hd_api_error(r->req, status, code, "could not retract item %.128s", id);
         return;
     }
-    reply_durable(r, 200, json_pack("{s:b, s:s, s:s, s:i}", "ok", 1, "action", "retracted",
-                                    "item_id", id, "deliveries_affected", n));
+    reply_durable(r, 200,
+                  json_pack("{s:b, s:s, s:s, s:i}", "ok", 1, "action", "retracted", "item_id", id,
+                            "deliveries_affected", n));
 }
 
 void hd_api_replay(struct hd_api_req *r)
@@ -339,7 +341,7 @@ void hd_api_replay(struct hd_api_req *r)
         return;
     }
     hd_info("admin: rejected message %lld replayed by %s: %s", id, r->who, result);
-    reply_durable(r, 200, json_pack("{s:b, s:s, s:I, s:o}", "ok", 1, "action", "replayed",
-                                    "rejection_id", (json_int_t)id, "result",
-                                    hd_api_str(result, strlen(result))));
+    reply_durable(r, 200,
+                  json_pack("{s:b, s:s, s:I, s:o}", "ok", 1, "action", "replayed", "rejection_id",
+                            (json_int_t)id, "result", hd_api_str(result, strlen(result))));
 }

@@ -19,8 +19,8 @@
 #define DAY_MS (24 * 3600 * 1000LL)
 
 static const enum hd_dstate counted[] = {
-    HD_D_PENDING,    HD_D_HELD,      HD_D_SENDING, HD_D_WAITING_RETRY, HD_D_PUBLISHING,
-    HD_D_RECONCILING, HD_D_PARKED,   HD_D_RETRACTING, HD_D_FAILED,     HD_D_MANUAL_ACTION,
+    HD_D_PENDING,     HD_D_HELD,   HD_D_SENDING,    HD_D_WAITING_RETRY, HD_D_PUBLISHING,
+    HD_D_RECONCILING, HD_D_PARKED, HD_D_RETRACTING, HD_D_FAILED,        HD_D_MANUAL_ACTION,
 };
 
 /* Reader: per instance, rows in each state that still needs attention, plus the last day's
@@ -33,8 +33,7 @@ static void q_counts(sqlite3 *db, const json_t *p, struct hd_api_result *res)
         return;
     json_t *out = json_object(), *inst;
     size_t i;
-    json_array_foreach(json_object_get(p, "instances"), i, inst)
-    {
+    json_array_foreach (json_object_get(p, "instances"), i, inst) {
         json_t *c = json_object();
         for (size_t k = 0; k < HD_ARRAY_LEN(counted); k++) {
             sqlite3_reset(st);
@@ -118,8 +117,9 @@ static json_t *channel_json(struct hd_engine *e, size_t i, json_t *counts)
     json_object_set_new(o, "breaker", json_string(v.breaker));
     json_object_set_new(o, "targets", json_integer(v.lanes));
     json_object_set_new(o, "targets_open", json_integer(v.lanes_open));
-    json_object_set_new(o, "rate", json_pack("{s:f, s:f}", "per_second", v.rate_per_s, "tokens",
-                                             v.rate_per_s > 0 ? v.tokens : 0.0));
+    json_object_set_new(o, "rate",
+                        json_pack("{s:f, s:f}", "per_second", v.rate_per_s, "tokens",
+                                  v.rate_per_s > 0 ? v.tokens : 0.0));
     json_t *queue = json_object();
     int64_t backlog = 0;
     for (size_t k = 0; k < HD_ARRAY_LEN(counted); k++) {
@@ -134,19 +134,19 @@ static json_t *channel_json(struct hd_engine *e, size_t i, json_t *counts)
     json_object_set_new(o, "backlog", json_integer(backlog));
     json_object_set_new(o, "failed",
                         json_integer(json_integer_value(json_object_get(counts, "failed"))));
-    json_object_set_new(o, "manual_action", json_integer(json_integer_value(
-                                                json_object_get(counts, "manual_action"))));
+    json_object_set_new(o, "manual_action",
+                        json_integer(json_integer_value(json_object_get(counts, "manual_action"))));
     json_object_set(o, "delivered_24h", json_object_get(counts, "delivered_24h"));
     json_object_set(o, "failed_24h", json_object_get(counts, "failed_24h"));
     json_object_set_new(o, "last_success_at", hd_api_time_json(v.last_success_ms));
     json_object_set_new(o, "last_error_at", hd_api_time_json(v.last_error_ms));
-    json_object_set_new(o, "last_error", v.last_error && *v.last_error
-                                             ? hd_api_str(v.last_error, strlen(v.last_error))
-                                             : json_null());
-    static const char *const outcomes[] = {"delivered",      "accepted", "retry",
-                                           "retry_after",    "refresh_credentials",
-                                           "needs_operator", "rejected", "unknown",
-                                           "cancelled"};
+    json_object_set_new(o, "last_error",
+                        v.last_error && *v.last_error
+                            ? hd_api_str(v.last_error, strlen(v.last_error))
+                            : json_null());
+    static const char *const outcomes[] = {
+        "delivered",      "accepted", "retry",   "retry_after", "refresh_credentials",
+        "needs_operator", "rejected", "unknown", "cancelled"};
     json_t *oc = json_object();
     for (size_t k = 0; k < HD_ARRAY_LEN(outcomes); k++)
         json_object_set_new(oc, outcomes[k], json_integer((json_int_t)v.outcomes[k]));
@@ -252,8 +252,7 @@ static void add_alert(json_t *alerts, const char *level, const char *code, const
     json_array_append_new(alerts, a);
 }
 
-static void finish_status(struct hd_api *api, struct evhttp_request *req,
-                          struct hd_api_result *res)
+static void finish_status(struct hd_api *api, struct evhttp_request *req, struct hd_api_result *res)
 {
     struct hd_daemon *d = hd_api_daemon(api);
     struct hd_kafka *k = hd_daemon_kafka(d);
@@ -262,13 +261,11 @@ static void finish_status(struct hd_api *api, struct evhttp_request *req,
     json_t *channels = channels_json(api, counts, NULL);
     json_t *totals = json_object(), *alerts = json_array(), *c;
     size_t i;
-    json_array_foreach(channels, i, c)
-    {
+    json_array_foreach (channels, i, c) {
         const char *id = json_string_value(json_object_get(c, "id"));
         json_t *n = json_object_get(counts, id), *v;
         const char *s;
-        json_object_foreach(n, s, v)
-        {
+        json_object_foreach (n, s, v) {
             json_object_set_new(totals, s,
                                 json_integer(json_integer_value(json_object_get(totals, s)) +
                                              json_integer_value(v)));
@@ -292,7 +289,8 @@ static void finish_status(struct hd_api *api, struct evhttp_request *req,
         add_alert(alerts, "warning", "messages_rejected", NULL, waiting,
                   "%lld rejected message(s) on the dead-letter list", (long long)waiting);
     if (!hd_kafka_joined(k))
-        add_alert(alerts, "warning", "not_joined", NULL, 0, "the Kafka consumer group is not joined yet");
+        add_alert(alerts, "warning", "not_joined", NULL, 0,
+                  "the Kafka consumer group is not joined yet");
     if (hd_kafka_paused(k))
         add_alert(alerts, "error", "intake_paused", NULL, 0,
                   "intake is paused (store trouble or back-pressure): new items wait in Kafka");
@@ -306,12 +304,12 @@ static void finish_status(struct hd_api *api, struct evhttp_request *req,
     json_object_set_new(o, "started_at", hd_api_time_json(started_ms));
     json_object_set_new(o, "uptime_s", json_integer((now - started_ms) / 1000));
     json_object_set_new(o, "ready", json_boolean(hd_kafka_joined(k) && !hd_kafka_paused(k)));
-    json_object_set_new(
-        o, "intake",
-        json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I}", "joined", hd_kafka_joined(k), "paused",
-                  hd_kafka_paused(k), "consumed", (json_int_t)hd_kafka_consumed(k), "accepted",
-                  (json_int_t)acc, "rejected", (json_int_t)rej, "duplicates", (json_int_t)dup,
-                  "superseded", (json_int_t)sup));
+    json_object_set_new(o, "intake",
+                        json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I}", "joined",
+                                  hd_kafka_joined(k), "paused", hd_kafka_paused(k), "consumed",
+                                  (json_int_t)hd_kafka_consumed(k), "accepted", (json_int_t)acc,
+                                  "rejected", (json_int_t)rej, "duplicates", (json_int_t)dup,
+                                  "superseded", (json_int_t)sup));
     json_object_set_new(o, "in_flight", json_integer((json_int_t)hd_engine_in_flight(e)));
     json_object_set_new(o, "outbox_pending",
                         json_integer(hd_store_outbox_count(hd_daemon_store(d))));

@@ -23,8 +23,8 @@
 /* ---- GET /deliveries, GET /dead-letters/deliveries ------------------------------------------ */
 
 #define DELIVERIES_SELECT                                                                          \
-    "SELECT " HD_API_DCOLS ", i.title, (SELECT json_object('at', a.started_at, 'op', a.kind,"     \
-    " 'outcome', a.outcome, 'http_status', a.http_status, 'platform_code', a.platform_code,"      \
+    "SELECT " HD_API_DCOLS ", i.title, (SELECT json_object('at', a.started_at, 'op', a.kind,"      \
+    " 'outcome', a.outcome, 'http_status', a.http_status, 'platform_code', a.platform_code,"       \
     " 'reason', a.reason, 'message', a.message) FROM attempts a WHERE a.delivery_id = d.id"        \
     " ORDER BY a.id DESC LIMIT 1)"                                                                 \
     " FROM deliveries d LEFT JOIN items i ON i.item_id = d.item_id AND i.version = d.version"
@@ -36,9 +36,8 @@
 
 /* one state: the (state, updated_at) index serves it */
 static const char ONE_STATE_SQL[] = DELIVERIES_SELECT " WHERE d.state = ?1" DELIVERIES_FILTER;
-static const char ANY_STATE_SQL[] =
-    DELIVERIES_SELECT " WHERE (?1 IS NULL OR d.state IN (SELECT value FROM json_each(?1)))"
-                      DELIVERIES_FILTER;
+static const char ANY_STATE_SQL[] = DELIVERIES_SELECT
+    " WHERE (?1 IS NULL OR d.state IN (SELECT value FROM json_each(?1)))" DELIVERIES_FILTER;
 
 /* The last attempt as the SQL built it, with its time made readable. */
 static json_t *last_attempt(sqlite3_stmt *st, int i)
@@ -80,10 +79,10 @@ static void q_deliveries(sqlite3 *db, const json_t *p, struct hd_api_result *res
     }
     sqlite3_finalize(st);
     res->json = json_pack("{s:o}", "deliveries", a);
-    json_object_set_new(res->json, "next_cursor",
-                        more ? hd_api_cursor_json(json_pack("[I, I]", (json_int_t)last_at,
-                                                            (json_int_t)last_id))
-                             : json_null());
+    json_object_set_new(
+        res->json, "next_cursor",
+        more ? hd_api_cursor_json(json_pack("[I, I]", (json_int_t)last_at, (json_int_t)last_id))
+             : json_null());
 }
 
 void hd_api_deliveries(struct hd_api_req *r)
@@ -178,8 +177,7 @@ static void q_delivery(sqlite3 *db, const json_t *p, struct hd_api_result *res)
     sqlite3_finalize(st);
     json_t *list = json_pack("[O]", d), *timeline = NULL;
     if (hd_api_timeline(db, json_string_value(json_object_get(d, "item_id")),
-                        json_integer_value(json_object_get(d, "id")), list, &timeline,
-                        res) != 0) {
+                        json_integer_value(json_object_get(d, "id")), list, &timeline, res) != 0) {
         json_decref(list);
         json_decref(d);
         return;
@@ -290,13 +288,13 @@ static json_t *rejection_json(sqlite3_stmt *st, int full)
 
 static void q_rejections(sqlite3 *db, const json_t *p, struct hd_api_result *res)
 {
-    sqlite3_stmt *st = hd_api_prepare(
-        db,
-        "SELECT " REJ_COLS " FROM rejections WHERE (?1 IS NULL OR reason = ?1)"
-        " AND (?2 IS NULL OR (?2 = 1) = (replayed_at IS NOT NULL))"
-        " AND (?3 IS NULL OR rejected_at >= ?3) AND (?4 IS NULL OR rejected_at < ?4)"
-        " AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6",
-        res);
+    sqlite3_stmt *st =
+        hd_api_prepare(db,
+                       "SELECT " REJ_COLS " FROM rejections WHERE (?1 IS NULL OR reason = ?1)"
+                       " AND (?2 IS NULL OR (?2 = 1) = (replayed_at IS NOT NULL))"
+                       " AND (?3 IS NULL OR rejected_at >= ?3) AND (?4 IS NULL OR rejected_at < ?4)"
+                       " AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6",
+                       res);
     if (!st)
         return;
     static const char *const names[] = {"reason", "replayed", "since", "until", "c_id"};
@@ -318,12 +316,13 @@ static void q_rejections(sqlite3 *db, const json_t *p, struct hd_api_result *res
     sqlite3_finalize(st);
     res->json = json_pack("{s:o}", "rejections", a);
     json_object_set_new(res->json, "next_cursor",
-                        more ? hd_api_cursor_json(json_pack("[I]", (json_int_t)last)) : json_null());
+                        more ? hd_api_cursor_json(json_pack("[I]", (json_int_t)last))
+                             : json_null());
 }
 
 void hd_api_rejections(struct hd_api_req *r)
 {
-    static const char *const allowed[] = {"reason", "replayed", "since",  "until",
+    static const char *const allowed[] = {"reason", "replayed", "since", "until",
                                           "limit",  "cursor",   NULL};
     int64_t limit, since, until;
     if (hd_api_query_only(r, allowed) != 0 ||
@@ -354,8 +353,7 @@ void hd_api_rejections(struct hd_api_req *r)
 
 static void q_rejection(sqlite3 *db, const json_t *p, struct hd_api_result *res)
 {
-    sqlite3_stmt *st =
-        hd_api_prepare(db, "SELECT " REJ_COLS " FROM rejections WHERE id = ?1", res);
+    sqlite3_stmt *st = hd_api_prepare(db, "SELECT " REJ_COLS " FROM rejections WHERE id = ?1", res);
     if (!st)
         return;
     hd_api_bind(st, 1, json_object_get(p, "id"));

@@ -132,7 +132,8 @@ static const char ITEMS_SQL[] =
     "   AND d.instance = ?2))"
     "  AND (?3 IS NULL OR i.category = ?3)"
     "  AND (?4 IS NULL OR i.publisher_code = ?4 OR i.publisher_name = ?4)"
-    "  AND (?5 IS NULL OR i.column_path = ?5 OR substr(i.column_path, 1, length(?5) + 1) = ?5 || '/')"
+    "  AND (?5 IS NULL OR i.column_path = ?5 OR substr(i.column_path, 1, length(?5) + 1) = ?5 || "
+    "'/')"
     "  AND (?6 IS NULL OR i.approved_at >= ?6) AND (?7 IS NULL OR i.approved_at < ?7)"
     "  AND (?8 IS NULL OR EXISTS (SELECT 1 FROM items t WHERE t.item_id = i.item_id"
     "   AND instr(lower(t.title), lower(?8)) > 0))"
@@ -145,7 +146,7 @@ static void q_items(sqlite3 *db, const json_t *p, struct hd_api_result *res)
     if (!st)
         return;
     static const char *const names[] = {"state", "channel", "category", "publisher", "column",
-                                        "since", "until", "q", "c_at", "c_id"};
+                                        "since", "until",   "q",        "c_at",      "c_id"};
     for (int i = 0; i < 10; i++)
         hd_api_bind(st, i + 1, json_object_get(p, names[i]));
     int64_t limit = json_integer_value(json_object_get(p, "limit"));
@@ -191,9 +192,9 @@ static void q_items(sqlite3 *db, const json_t *p, struct hd_api_result *res)
 
 void hd_api_items(struct hd_api_req *r)
 {
-    static const char *const allowed[] = {"state",  "channel", "category", "publisher", "column",
-                                          "since",  "until",   "q",        "limit",     "cursor",
-                                          NULL};
+    static const char *const allowed[] = {"state",  "channel", "category", "publisher",
+                                          "column", "since",   "until",    "q",
+                                          "limit",  "cursor",  NULL};
     if (hd_api_query_only(r, allowed) != 0)
         return;
     int64_t limit, since, until;
@@ -288,8 +289,13 @@ static struct ev *tl_add(struct tl *t, int kind, int64_t delivery, int64_t id, i
     }
     struct ev *e = &t->v[t->n++];
     memset(e, 0, sizeof(*e));
-    *e = (struct ev){.at = at, .rank = kind == 0 ? 0 : kind, .tie = id, .o = o, .kind = kind,
-                     .delivery_id = delivery, .id = id};
+    *e = (struct ev){.at = at,
+                     .rank = kind == 0 ? 0 : kind,
+                     .tie = id,
+                     .o = o,
+                     .kind = kind,
+                     .delivery_id = delivery,
+                     .id = id};
     return e;
 }
 
@@ -345,8 +351,7 @@ static void tag_delivery(json_t *deliveries, int64_t id, json_t *o)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(deliveries, i, d)
-    {
+    json_array_foreach (deliveries, i, d) {
         if (json_integer_value(json_object_get(d, "id")) == id) {
             json_object_set(o, "channel", json_object_get(d, "channel"));
             json_object_set(o, "target", json_object_get(d, "target"));
@@ -360,8 +365,7 @@ static json_t *find_delivery(json_t *deliveries, int64_t id)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(deliveries, i, d)
-    {
+    json_array_foreach (deliveries, i, d) {
         if (json_integer_value(json_object_get(d, "id")) == id)
             return d;
     }
@@ -540,10 +544,8 @@ static void q_item(sqlite3 *db, const json_t *p, struct hd_api_result *res)
     json_t *vers = versions(db, id, res), *timeline = NULL;
     if (!vers)
         return;
-    sqlite3_stmt *st =
-        hd_api_prepare(db,
-                       "SELECT max_version, retracted_version FROM item_heads WHERE item_id = ?1",
-                       res);
+    sqlite3_stmt *st = hd_api_prepare(
+        db, "SELECT max_version, retracted_version FROM item_heads WHERE item_id = ?1", res);
     if (!st) {
         json_decref(vers);
         return;
@@ -581,16 +583,15 @@ static void q_item(sqlite3 *db, const json_t *p, struct hd_api_result *res)
     /* the item as it stands: the latest version that carries a title */
     json_t *latest = NULL, *v;
     size_t i;
-    json_array_foreach(vers, i, v)
-    {
+    json_array_foreach (vers, i, v) {
         if (json_is_string(json_object_get(v, "title")))
             latest = v;
     }
     json_t *item = json_object();
     json_object_set_new(item, "id", json_string(id));
     json_object_set_new(item, "latest_version", json_integer(max_version));
-    json_object_set_new(item, "retracted_version", retracted ? json_integer(retracted)
-                                                             : json_null());
+    json_object_set_new(item, "retracted_version",
+                        retracted ? json_integer(retracted) : json_null());
     static const char *const fields[] = {"title",     "category",       "column", "publisher_code",
                                          "publisher", "publisher_kind", "urgent", "approved_at"};
     for (size_t k = 0; latest && k < HD_ARRAY_LEN(fields); k++)
@@ -637,8 +638,8 @@ static void q_item_version(sqlite3 *db, const json_t *p, struct hd_api_result *r
         const char *doc = (const char *)sqlite3_column_text(st, 0);
         json_t *d = doc ? json_loads(doc, 0, NULL) : NULL;
         res->json = json_pack("{s:O, s:O, s:o, s:o}", "id", json_object_get(p, "id"), "version",
-                              json_object_get(p, "version"), "received_at",
-                              hd_api_col_time(st, 1), "document", d ? d : json_null());
+                              json_object_get(p, "version"), "received_at", hd_api_col_time(st, 1),
+                              "document", d ? d : json_null());
     } else {
         hd_api_res_error(res, 404, "not_found", "no such version of the item");
     }
@@ -674,8 +675,8 @@ static void q_audit(sqlite3 *db, const json_t *p, struct hd_api_result *res)
         res);
     if (!st)
         return;
-    static const char *const names[] = {"who", "action", "item", "channel", "c_id", "since",
-                                        "until"};
+    static const char *const names[] = {"who",  "action", "item", "channel",
+                                        "c_id", "since",  "until"};
     for (int i = 0; i < 7; i++)
         hd_api_bind(st, i + 1, json_object_get(p, names[i]));
     int64_t limit = json_integer_value(json_object_get(p, "limit"));
@@ -703,7 +704,8 @@ static void q_audit(sqlite3 *db, const json_t *p, struct hd_api_result *res)
     sqlite3_finalize(st);
     res->json = json_pack("{s:o}", "entries", a);
     json_object_set_new(res->json, "next_cursor",
-                        more ? hd_api_cursor_json(json_pack("[I]", (json_int_t)last)) : json_null());
+                        more ? hd_api_cursor_json(json_pack("[I]", (json_int_t)last))
+                             : json_null());
 }
 
 int hd_api_id_cursor(struct hd_api_req *r, json_t *p)

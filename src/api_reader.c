@@ -154,8 +154,7 @@ static void reply(struct hd_api_reader *rd, struct job *j)
 {
     struct hd_api_result *res = &j->res;
     if (res->status >= 400) {
-        hd_api_error(j->req, res->status, res->err_code ? res->err_code : "error", "%s",
-                     res->err);
+        hd_api_error(j->req, res->status, res->err_code ? res->err_code : "error", "%s", res->err);
     } else if (j->finish) {
         j->finish(rd->api, j->req, res);
     } else if (res->text) {

@@ -32,11 +32,16 @@ struct report {
 };
 
 static const char *const category_zh[][2] = {
-    {"normative_document", "规范性文件"}, {"policy_document", "政策文件"},
-    {"policy_interpretation", "政策解读"}, {"press_conference", "新闻发布会"},
-    {"gazette", "政府公报"},               {"notice", "通知公告"},
-    {"work_news", "工作动态"},             {"personnel", "人事信息"},
-    {"consultation", "征求意见"},           {"emergency", "应急信息"},
+    {"normative_document", "规范性文件"},
+    {"policy_document", "政策文件"},
+    {"policy_interpretation", "政策解读"},
+    {"press_conference", "新闻发布会"},
+    {"gazette", "政府公报"},
+    {"notice", "通知公告"},
+    {"work_news", "工作动态"},
+    {"personnel", "人事信息"},
+    {"consultation", "征求意见"},
+    {"emergency", "应急信息"},
 };
 
 static const char *category_label(const char *code)
@@ -77,8 +82,7 @@ static void add(struct counts *to, const struct counts *c)
 static void free_set(struct bucket **set)
 {
     struct bucket *b, *tmp;
-    HASH_ITER(hh, *set, b, tmp)
-    {
+    HASH_ITER (hh, *set, b, tmp) {
         HASH_DEL(*set, b);
         free(b);
     }
@@ -148,11 +152,11 @@ static json_t *rate(const struct counts *c)
 
 static json_t *counts_json(const struct counts *c, int channel)
 {
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "items", (json_int_t)c->items,
-                          "published", (json_int_t)c->published, "deliveries",
-                          (json_int_t)c->deliveries, "delivered", (json_int_t)c->delivered,
-                          "failed", (json_int_t)c->failed, "in_progress",
-                          (json_int_t)c->in_progress);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "items", (json_int_t)c->items, "published",
+                  (json_int_t)c->published, "deliveries", (json_int_t)c->deliveries, "delivered",
+                  (json_int_t)c->delivered, "failed", (json_int_t)c->failed, "in_progress",
+                  (json_int_t)c->in_progress);
     if (!channel)
         json_object_set_new(o, "retracted", json_integer(c->retracted));
     json_object_set_new(o, "success_rate", rate(c));
@@ -180,8 +184,7 @@ static json_t *section(struct bucket **set, const char *key_name, const char *na
         HASH_SRT(hh, *set, by_key);
     else
         HASH_SRT(hh, *set, by_items);
-    HASH_ITER(hh, *set, b, tmp)
-    {
+    HASH_ITER (hh, *set, b, tmp) {
         json_t *o = counts_json(&b->c, channel);
         json_object_set_new(o, key_name, hd_api_str(b->key, strlen(b->key)));
         if (name_name)
@@ -248,16 +251,16 @@ static void csv_row(struct sbuf *b, const char *section_name, const char *key, c
     if (!channel)
         snprintf(retracted, sizeof(retracted), "%lld", (long long)c->retracted);
     snprintf(num, sizeof(num), ",%lld,%lld,%s,%lld,%lld,%lld,%lld,%s\r\n", (long long)c->items,
-             (long long)c->published, retracted, (long long)c->deliveries,
-             (long long)c->delivered, (long long)c->failed, (long long)c->in_progress, r);
+             (long long)c->published, retracted, (long long)c->deliveries, (long long)c->delivered,
+             (long long)c->failed, (long long)c->in_progress, r);
     sput(b, num, strlen(num));
 }
 
 static void csv_set(struct sbuf *b, const char *name, struct bucket *set, int channel)
 {
     struct bucket *k, *tmp;
-    HASH_ITER(hh, set, k, tmp)
-    csv_row(b, name, k->key, k->name, &k->c, channel);
+    HASH_ITER (hh, set, k, tmp)
+        csv_row(b, name, k->key, k->name, &k->c, channel);
 }
 
 /* ---- the query ------------------------------------------------------------------------------- */
@@ -362,7 +365,8 @@ static void q_report(sqlite3 *db, const json_t *p, struct hd_api_result *res)
             "totals", counts_json(&rp.total, 0), "by_month", months, "by_publisher", pubs,
             "by_column", section(&rp.columns, "column", NULL, 0), "by_category",
             section(&rp.categories, "category", "label", 0));
-        json_object_set_new(res->json, "by_channel", section(&rp.channels, "channel", "adapter", 1));
+        json_object_set_new(res->json, "by_channel",
+                            section(&rp.channels, "channel", "adapter", 1));
     }
     free_set(&rp.publishers);
     free_set(&rp.columns);
@@ -390,8 +394,7 @@ void hd_api_report(struct hd_api_req *r)
     const char *bom = hd_api_param(r, "bom");
     const struct hd_config *cfg = hd_daemon_config(hd_api_daemon(r->api));
     json_t *p = json_pack("{s:I, s:b, s:b, s:s}", "year", (json_int_t)year, "csv",
-                          format && strcmp(format, "csv") == 0, "bom",
-                          bom && strcmp(bom, "1") == 0, "timezone",
-                          cfg->timezone ? cfg->timezone : "");
+                          format && strcmp(format, "csv") == 0, "bom", bom && strcmp(bom, "1") == 0,
+                          "timezone", cfg->timezone ? cfg->timezone : "");
     hd_api_submit(hd_api_reader(r->api), r->req, q_report, p, NULL);
 }

@@ -248,9 +248,15 @@ void hd_engine_kick(struct hd_engine *e, const char *instance)
         hd_inst_kick(in);
 }
 
+static void on_rearm(evutil_socket_t fd, short what, void *arg)
+{
+    hd_wake_rearm(arg);
+}
+
 void hd_engine_rearm(struct hd_engine *e)
 {
-    hd_wake_rearm(e);
+    /* many state changes of one loop turn ask for it: look at the store once, afterwards */
+    event_active(e->rearm_ev, EV_TIMEOUT, 0);
 }
 
 void hd_inst_set_parked(struct hd_instance *in, int parked, const char *reason)
@@ -283,7 +289,8 @@ int hd_engine_create(struct event_base *base, const struct hd_config *cfg, struc
     e->n_insts = cfg->n_instances;
     e->done_ev = event_new(base, -1, 0, NULL, NULL);
     e->wake_tmr = evtimer_new(base, NULL, NULL);
-    if (!e->insts || !e->done_ev || !e->wake_tmr) {
+    e->rearm_ev = event_new(base, -1, 0, on_rearm, e);
+    if (!e->insts || !e->done_ev || !e->wake_tmr || !e->rearm_ev) {
         snprintf(err, errlen, "out of memory");
         hd_engine_destroy(e);
         return HD_ENOMEM;
@@ -497,6 +504,8 @@ void hd_engine_destroy(struct hd_engine *e)
         event_free(e->done_ev);
     if (e->wake_tmr)
         event_free(e->wake_tmr);
+    if (e->rearm_ev)
+        event_free(e->rearm_ev);
     if (e->drain_tmr)
         event_free(e->drain_tmr);
     free(e);

@@ -140,6 +140,7 @@ struct hd_engine {
     struct op_list done; /* completed ops waiting to be processed */
     struct event *done_ev;
     struct event *wake_tmr;
+    struct event *rearm_ev; /* coalesces hd_engine_rearm() calls of one loop turn */
     int64_t wake_at;
     int draining, stopped;
     struct event *drain_tmr;

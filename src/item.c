@@ -176,7 +176,8 @@ static int check_str(struct vctx *c, json_t *v, const char *path, size_t minc, s
 /* The member `name` of obj; *path gets its pointer. NULL when absent. */
 static json_t *member(json_t *obj, const char *parent, const char *name, char path[PATH_LEN])
 {
-    snprintf(path, PATH_LEN, "%s/%s", parent, name);
+    if (snprintf(path, PATH_LEN, "%s/%s", parent, name) >= PATH_LEN)
+        path[PATH_LEN - 1] = '\0'; /* a path this deep is cut; it only names the field */
     return json_object_get(obj, name);
 }
 

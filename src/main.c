@@ -17,7 +17,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: heraldd -c FILE [--ready-file PATH]   run the daemon\n"
             "       heraldd --check-config FILE           check a configuration and exit\n"
-            "       heraldd --list-channels [-c FILE]     list adapters and their settings\n"
+            "       heraldd --list-channels [--json] [-c FILE]\n"
+            "                                             list adapters and their settings (with\n"
+            "                                             FILE: also those in its plugin_dir)\n"
             "       heraldd --demo [--once] [--seeds DIR] run with an embedded Kafka and the\n"
             "                                             channel simulators, publishing seeds/\n"
             "       heraldd --version\n");
@@ -29,6 +31,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", required_argument, NULL, 'k'},
         {"list-channels", no_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'},
         {"ready-file", required_argument, NULL, 'r'},
         {"demo", no_argument, NULL, 'd'},
         {"once", no_argument, NULL, 'o'},
@@ -39,12 +42,13 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *check = NULL, *ready = NULL, *seeds = NULL, *state_dir = NULL;
-    int list = 0, demo = 0, once = 0, c;
+    int list = 0, json = 0, demo = 0, once = 0, c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'k': check = optarg; break;
         case 'l': list = 1; break;
+        case 'j': json = 1; break;
         case 'r': ready = optarg; break;
         case 'd': demo = 1; break;
         case 'o': once = 1; break;
@@ -72,6 +76,17 @@ int main(int argc, char **argv)
         return rc;
     }
     const char *path = check ? check : config;
+    if (list && !check) {
+        /* only plugin_dir of FILE: the rest of it may still be a draft */
+        struct hd_diag d;
+        hd_diag_init(&d);
+        int bad = path ? hd_list_load_plugins(path, reg, &d) : 0;
+        fprintf(stderr, "%s", d.text ? d.text : "");
+        hd_diag_free(&d);
+        hd_list_channels(stdout, reg, json);
+        hd_registry_destroy(reg);
+        return bad ? 1 : 0;
+    }
     if (!path && !list) {
         usage(stderr);
         hd_registry_destroy(reg);
@@ -92,7 +107,7 @@ int main(int argc, char **argv)
     }
     int rc = 0;
     if (list) {
-        hd_list_channels(stdout, reg);
+        hd_list_channels(stdout, reg, json);
     } else if (check) {
         printf("%s: ok (%zu channel instance(s), %zu route(s))\n", check, cfg->n_instances,
                cfg->n_routes);

@@ -65,7 +65,7 @@ static const char *esc(const char *s, char *out, size_t len)
 }
 
 static const char *const outcome_names[] = {
-    "delivered", "accepted", "retry",     "retry_after", "refresh_credentials",
+    "delivered",      "accepted", "retry",   "retry_after", "refresh_credentials",
     "needs_operator", "rejected", "unknown", "cancelled"};
 
 struct lag_ctx {
@@ -124,8 +124,9 @@ char *hd_metrics_render(struct hd_daemon *d)
     size_t n = hd_engine_instances(e);
     char id[256];
     put(&b, "# HELP herald_up 1 while heraldd runs.\n# TYPE herald_up gauge\nherald_up 1\n");
-    put(&b, "# HELP herald_build_info The running heraldd's version.\n"
-            "# TYPE herald_build_info gauge\nherald_build_info{version=\"%s\"} 1\n",
+    put(&b,
+        "# HELP herald_build_info The running heraldd's version.\n"
+        "# TYPE herald_build_info gauge\nherald_build_info{version=\"%s\"} 1\n",
         HERALD_VERSION);
 
     put(&b, "# HELP herald_deliveries_total Deliveries that entered each state since start.\n"
@@ -229,30 +230,35 @@ char *hd_metrics_render(struct hd_daemon *d)
             "# TYPE herald_consumer_lag gauge\n");
     struct lag_ctx lc = {&b};
     hd_kafka_lag(k, on_lag, &lc);
-    put(&b, "# HELP herald_intake_paused 1 while intake is paused.\n"
-            "# TYPE herald_intake_paused gauge\nherald_intake_paused %d\n", hd_kafka_paused(k));
+    put(&b,
+        "# HELP herald_intake_paused 1 while intake is paused.\n"
+        "# TYPE herald_intake_paused gauge\nherald_intake_paused %d\n",
+        hd_kafka_paused(k));
     struct hd_store_stats ss;
     hd_store_stats(st, &ss);
-    put(&b, "# HELP herald_store_commits_total Store batches committed (one fsync each).\n"
-            "# TYPE herald_store_commits_total counter\nherald_store_commits_total %llu\n",
+    put(&b,
+        "# HELP herald_store_commits_total Store batches committed (one fsync each).\n"
+        "# TYPE herald_store_commits_total counter\nherald_store_commits_total %llu\n",
         (unsigned long long)ss.commits);
     put(&b, "# HELP herald_store_commit_seconds Time to commit a batch.\n"
             "# TYPE herald_store_commit_seconds histogram\n");
     uint64_t cum = 0;
     for (int j = 0; j < HD_STORE_COMMIT_BUCKETS; j++) {
         cum += ss.commit_buckets[j];
-        put(&b, "herald_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
-            hd_store_commit_bounds[j], (unsigned long long)cum);
+        put(&b, "herald_store_commit_seconds_bucket{le=\"%g\"} %llu\n", hd_store_commit_bounds[j],
+            (unsigned long long)cum);
     }
     put(&b, "herald_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
         (unsigned long long)ss.commits);
     put(&b, "herald_store_commit_seconds_sum %.6f\nherald_store_commit_seconds_count %llu\n",
         ss.commit_seconds_sum, (unsigned long long)ss.commits);
-    put(&b, "# HELP herald_outbox_pending Status events not yet acknowledged by Kafka.\n"
-            "# TYPE herald_outbox_pending gauge\nherald_outbox_pending %lld\n",
+    put(&b,
+        "# HELP herald_outbox_pending Status events not yet acknowledged by Kafka.\n"
+        "# TYPE herald_outbox_pending gauge\nherald_outbox_pending %lld\n",
         (long long)hd_store_outbox_count(st));
-    put(&b, "# HELP herald_producer_queue Messages the Kafka producer holds (sent, not yet "
-            "acknowledged).\n# TYPE herald_producer_queue gauge\nherald_producer_queue %zu\n",
+    put(&b,
+        "# HELP herald_producer_queue Messages the Kafka producer holds (sent, not yet "
+        "acknowledged).\n# TYPE herald_producer_queue gauge\nherald_producer_queue %zu\n",
         hd_kafka_producer_outq(k));
     struct reg_ctx rc = {&b, NULL};
     hd_metrics_each(on_registry, &rc);

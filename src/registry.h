@@ -2,13 +2,15 @@
  * The adapter registry: built-in adapters (compiled in) and loadable ones (.so files from the
  * plugin directory, each exporting hd_channel_entry), looked up by name when the configuration
  * names an instance "<adapter>:<name>". Every adapter is checked before use: ABI version, struct
- * size, build signature, a valid unique name, the callbacks its capabilities promise, and a key
- * table whose defaults parse.
+ * size, build signature, a valid unique name, known capability bits, the callbacks its
+ * capabilities promise, and a key table that passes hd_conf_keys_validate() and redeclares no
+ * core key. A .so file (and the plugin directory) must not be writable by group or others.
  */
 #ifndef HD_REGISTRY_H
 #define HD_REGISTRY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <herald/channel.h>
 
@@ -21,6 +23,7 @@ struct hd_registry {
     const struct hd_channel **chans;
     char **origins; /* "built-in" or the .so path */
     void **handles; /* dlopen handles (NULL for built-ins) */
+    uint64_t *devs, *inos; /* the .so file (0 for built-ins): a reload loads it only once */
     size_t n;
 };
 
@@ -28,12 +31,17 @@ int hd_registry_create(hd_channel_entry_fn *const *builtins, struct hd_registry 
                        char *err, size_t errlen);
 /* Load every *.so in dir (sorted by name). Each refusal is one diag line naming the file. */
 int hd_registry_load_dir(struct hd_registry *r, const char *dir, struct hd_diag *d);
-/* Load one .so; 0 or HD_EINVAL with the reason in err. */
+/* Load one .so; 0, or HD_EINVAL / HD_EEXIST (duplicate name) with "<path>: <reason>" in err.
+ * A file loaded already (same device and inode: a SIGHUP reload reads plugin_dir again) is not
+ * loaded twice: 0. A file replaced since (new inode, same name as a loaded adapter) is refused as
+ * a duplicate: new adapter code takes a restart. */
 int hd_registry_load_file(struct hd_registry *r, const char *path, char *err, size_t errlen);
 /* The checks applied to every adapter, built-in or loaded. */
 int hd_registry_check(const struct hd_registry *r, const struct hd_channel *c, char *err,
                       size_t errlen);
 const struct hd_channel *hd_registry_find(const struct hd_registry *r, const char *name);
+/* "built-in" or the path of the .so the adapter came from; NULL when there is none. */
+const char *hd_registry_origin(const struct hd_registry *r, const char *name);
 void hd_registry_destroy(struct hd_registry *r);
 
 #endif

@@ -4,6 +4,7 @@
  * Adapters never see the core's structures: struct hd_instance is opaque to them.
  */
 #include <stdarg.h>
+#include <time.h>
 
 #include "common.h"
 #include "engine_int.h"
@@ -345,6 +346,35 @@ static char *svc_utf8_to_gbk(const char *s, const char *replacement, size_t *out
     return hd_utf8_to_gbk(s, replacement, out_len, n_replaced);
 }
 
+static void svc_time_format(int64_t ms, int off_min, char *out, size_t len)
+{
+    time_t t = (time_t)(ms / 1000) + (time_t)off_min * 60;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int a = off_min < 0 ? -off_min : off_min;
+    char zone[8] = "Z";
+    if (off_min)
+        snprintf(zone, sizeof(zone), "%c%02d:%02d", off_min < 0 ? '-' : '+', (a / 60) % 100,
+                 a % 60);
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d%s", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, zone);
+}
+
+static int svc_time_offset(const char *ts)
+{
+    size_t n = ts ? strlen(ts) : 0;
+    if (n < 6)
+        return 0;
+    const char *o = ts + n - 6;
+    if ((o[0] != '+' && o[0] != '-') || o[3] != ':')
+        return 0;
+    for (int i = 1; i < 6; i++)
+        if (i != 3 && (o[i] < '0' || o[i] > '9'))
+            return 0;
+    int m = ((o[1] - '0') * 10 + (o[2] - '0')) * 60 + (o[4] - '0') * 10 + (o[5] - '0');
+    return o[0] == '-' ? -m : m;
+}
+
 void hd_services_init(struct hd_services *svc)
 {
     memset(svc, 0, sizeof(*svc));
@@ -384,4 +414,6 @@ void hd_services_init(struct hd_services *svc)
     svc->quota_define = hd_quota_define;
     svc->quota_take = hd_quota_take;
     svc->quota_left = hd_quota_left;
+    svc->time_format = svc_time_format;
+    svc->time_offset = svc_time_offset;
 }

@@ -464,6 +464,56 @@ int hd_store_step_done(struct hd_store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_FULL ? HD_EFULL : HD_EIO;
 }
 
+/* ---- SQL profile (HERALD_SQL_PROFILE=1: time per statement, printed at close) ------------------ */
+
+struct sql_prof {
+    char *sql; /* key: the statement's text (copied: exec'd statements free theirs) */
+    uint64_t n;
+    double ns;
+    UT_hash_handle hh;
+};
+static struct sql_prof *profs;
+
+static int on_profile(unsigned type, void *ctx, void *p, void *x)
+{
+    sqlite3_stmt *st = p;
+    const char *sql = sqlite3_sql(st);
+    struct sql_prof *e;
+    if (!sql)
+        return 0;
+    HASH_FIND_STR(profs, sql, e);
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        if (!e || !(e->sql = strdup(sql))) {
+            free(e);
+            return 0;
+        }
+        HASH_ADD_KEYPTR(hh, profs, e->sql, strlen(e->sql), e);
+    }
+    e->n++;
+    e->ns += (double)*(sqlite3_uint64 *)x;
+    return 0;
+}
+
+static int by_time(struct sql_prof *a, struct sql_prof *b)
+{
+    return a->ns < b->ns ? 1 : a->ns > b->ns ? -1 : 0;
+}
+
+static void profile_dump(void)
+{
+    struct sql_prof *e, *tmp;
+    HASH_SORT(profs, by_time);
+    HASH_ITER(hh, profs, e, tmp)
+    {
+        fprintf(stderr, "sqlprof %10.1f ms %8llu x %7.1f us  %.150s\n", e->ns / 1e6,
+                (unsigned long long)e->n, e->ns / 1e3 / (double)e->n, e->sql);
+        HASH_DEL(profs, e);
+        free(e->sql);
+        free(e);
+    }
+}
+
 /* ---- open / close ------------------------------------------------------------------------ */
 
 int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct hd_store **out,
@@ -508,7 +558,8 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
     }
     if (exec(s->db, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", e2,
              sizeof(e2)) != 0 ||
-        exec(s->db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY", e2, sizeof(e2)) != 0) {
+        exec(s->db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536",
+             e2, sizeof(e2)) != 0) {
         snprintf(err, errlen, "%s: %s", o->path, e2);
         goto fail;
     }
@@ -518,6 +569,8 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
     }
     sqlite3_wal_autocheckpoint(s->db, 0);
     sqlite3_wal_hook(s->db, wal_hook, s);
+    if (getenv("HERALD_SQL_PROFILE"))
+        sqlite3_trace_v2(s->db, SQLITE_TRACE_PROFILE, on_profile, NULL);
     s->commit_ev = evtimer_new(base, on_commit, s);
     s->ready_ev = event_new(base, -1, 0, on_ready, s);
     if (!s->commit_ev || !s->ready_ev) {
@@ -567,6 +620,8 @@ void hd_store_close(struct hd_store *s)
         pthread_mutex_unlock(&s->ckpt_mu);
         pthread_join(s->ckpt_thread, NULL);
     }
+    if (getenv("HERALD_SQL_PROFILE"))
+        profile_dump();
     struct stmt_entry *e, *tmp;
     HASH_ITER(hh, s->stmts, e, tmp)
     {

@@ -262,16 +262,34 @@ int hd_store_delivery_insert(struct hd_store *s, struct hd_delivery *d)
 
 int hd_store_delivery_update(struct hd_store *s, const struct hd_delivery *d)
 {
+    /* Only the columns that change after creation: SQLite maintains every index on a column
+     * named in SET, so naming the identity columns (item, version, instance, target) would
+     * rewrite the slot and unique indexes on every state change for nothing. */
     sqlite3_stmt *st = hd_store_stmt(
-        s, "UPDATE deliveries SET item_id=?1, version=?2, instance=?3, target=?4, state=?5,"
-           " reason=?6, detail=?7, priority=?8, attempts=?9, created_at=?10, updated_at=?11,"
-           " next_at=?12, not_before=?13, expires_at=?14, approved_at=?15, hold_kind=?16,"
-           " hold_item=?17, hold_instance=?18, hold_until=?19, remote_id=?20, remote_url=?21,"
-           " adapter_state=?22, delivered_at=?23, seq=?24 WHERE id=?25");
+        s, "UPDATE deliveries SET state=?1, reason=?2, detail=?3, attempts=?4, created_at=?5,"
+           " updated_at=?6, next_at=?7, not_before=?8, hold_kind=?9, hold_item=?10,"
+           " hold_instance=?11, hold_until=?12, remote_id=?13, remote_url=?14,"
+           " adapter_state=?15, delivered_at=?16, seq=?17 WHERE id=?18");
     if (!st || hd_store_write(s) != 0)
         return HD_EIO;
-    bind_delivery(st, d);
-    sqlite3_bind_int64(st, 25, d->id);
+    bind_text(st, 1, hd_dstate_name(d->state));
+    bind_text(st, 2, d->reason);
+    bind_text(st, 3, d->detail);
+    sqlite3_bind_int(st, 4, d->attempts);
+    sqlite3_bind_int64(st, 5, d->created_at);
+    sqlite3_bind_int64(st, 6, d->updated_at);
+    bind_ms(st, 7, d->next_at);
+    bind_ms(st, 8, d->not_before);
+    bind_text(st, 9, d->hold_kind == HD_HOLD_NONE ? NULL : hd_hold_name(d->hold_kind));
+    bind_text(st, 10, d->hold_item);
+    bind_text(st, 11, d->hold_instance);
+    bind_ms(st, 12, d->hold_until);
+    bind_text(st, 13, d->remote_id);
+    bind_text(st, 14, d->remote_url);
+    bind_text(st, 15, d->adapter_state);
+    bind_ms(st, 16, d->delivered_at);
+    sqlite3_bind_int64(st, 17, d->seq);
+    sqlite3_bind_int64(st, 18, d->id);
     hd_store_count_op(s);
     return hd_store_step_done(s, st, "delivery update");
 }
@@ -398,7 +416,8 @@ int64_t hd_store_wake_next(struct hd_store *s)
 int hd_store_expired_due(struct hd_store *s, int64_t now, int64_t *ids, int limit)
 {
     sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT id FROM deliveries WHERE expires_at IS NOT NULL"
+        /* INDEXED BY: left alone, the planner may walk every pending row by state */
+        s, "SELECT id FROM deliveries INDEXED BY deliveries_expiry WHERE expires_at IS NOT NULL"
            " AND state IN ('pending','held','waiting_retry','parked') AND expires_at <= ?1"
            " ORDER BY expires_at LIMIT ?2");
     if (!st)
@@ -411,8 +430,9 @@ int hd_store_expired_due(struct hd_store *s, int64_t now, int64_t *ids, int limi
 int64_t hd_store_expiry_next(struct hd_store *s)
 {
     sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT MIN(expires_at) FROM deliveries WHERE expires_at IS NOT NULL"
-           " AND state IN ('pending','held','waiting_retry','parked')");
+        s, "SELECT expires_at FROM deliveries INDEXED BY deliveries_expiry"
+           " WHERE expires_at IS NOT NULL AND state IN ('pending','held','waiting_retry','parked')"
+           " ORDER BY expires_at LIMIT 1");
     return st ? one_int(s, st, 0) : 0;
 }
 

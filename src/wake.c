@@ -303,5 +303,21 @@ int hd_recover(struct hd_engine *e)
     if (total)
         hd_warn("engine: %d send(s) were in flight when heraldd last stopped: recovering them",
                 total);
+    /* A status poll in flight at the crash left its delivery `publishing` with no next_at
+     * (wake_one clears it when the poll starts): poll it again now, or it waits forever. */
+    enum { MAX_PUBLISHING = 1 << 16 };
+    int64_t *pub = malloc(MAX_PUBLISHING * sizeof(*pub));
+    n = pub ? hd_store_ids_in_state(e->st, NULL, HD_D_PUBLISHING, pub, MAX_PUBLISHING) : 0;
+    for (int i = 0; i < n; i++) {
+        struct hd_delivery *d = NULL;
+        if (hd_store_delivery_get(e->st, pub[i], &d) != 0 || !d)
+            continue;
+        if (!d->next_at) {
+            d->next_at = hd_now_ms();
+            hd_delivery_save(e->st, d);
+        }
+        hd_delivery_free(d);
+    }
+    free(pub);
     return 0;
 }

@@ -13,8 +13,13 @@ PKGS=(
 # Java and Maven run the real Kafka broker of the tests (kept if the machine has its own).
 command -v java >/dev/null 2>&1 || PKGS+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || PKGS+=(maven)
-# The dashboard's browser test drives Debian's Chromium.
-[ "${HERALD_NO_BROWSER:-0}" = 1 ] || PKGS+=(chromium)
+# The dashboard's browser test drives Debian's Chromium with playwright-core from npm (any
+# node >= 18 will do: Debian's, or one already installed), with a CJK font for its screenshots.
+if [ "${HERALD_NO_BROWSER:-0}" != 1 ]; then
+  PKGS+=(chromium fonts-wqy-microhei)
+  command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+  command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

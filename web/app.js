@@ -151,6 +151,10 @@
     zh: { ok: '正常', degraded: '异常', down: '中断', paused: '已暂停', parked: '需重新授权' },
     en: { ok: 'healthy', degraded: 'degraded', down: 'down', paused: 'paused', parked: 'needs re-authorization' },
   };
+  const BREAKER = {
+    zh: { closed: '正常', half_open: '试探恢复中', open: '已熔断（暂停发送）' },
+    en: { closed: 'closed', half_open: 'half-open (probing)', open: 'open (not sending)' },
+  };
   const CATEGORY_ZH = {
     normative_document: '规范性文件', policy_document: '政策文件', policy_interpretation: '政策解读',
     press_conference: '新闻发布会', gazette: '政府公报', notice: '通知公告', work_news: '工作动态',
@@ -268,6 +272,7 @@
     sessionStorage.removeItem('herald.token');
     state.token = null;
     state.who = null;
+    state.view = 'overview';
     clearInterval(state.timer);
     for (const d of document.querySelectorAll('dialog[open]')) d.close();
     showLogin(msg);
@@ -421,7 +426,7 @@
       h('dl', { class: 'kv' },
         kv('ch.backlog', String(c.backlog)), kv('ch.inflight', c.in_flight + ' / ' + c.max_in_flight),
         kv('ch.failed', h('span', { class: c.failed ? 'error' : '', text: String(c.failed) })), kv('ch.d24', String(c.delivered_24h ?? 0)),
-        kv('ch.breaker', c.breaker), kv('ch.rate', rate), kv('ch.lastok', fmtShort(c.last_success_at))),
+        kv('ch.breaker', BREAKER[lang][c.breaker] || c.breaker), kv('ch.rate', rate), kv('ch.lastok', fmtShort(c.last_success_at))),
       err ? h('div', { class: 'lasterr', text: err }) : null,
       acts.length ? h('div', { class: 'channel-actions' }, acts) : null);
   }

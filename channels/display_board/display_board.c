@@ -361,28 +361,6 @@ static void destroy(void *state)
 
 /* ---- render (pure) ------------------------------------------------------------------------- */
 
-static int rfc3339_offset(const char *ts)
-{
-    size_t n = strlen(ts);
-    if (n < 6 || ts[n - 1] == 'Z' || ts[n - 1] == 'z')
-        return 0;
-    const char *o = ts + n - 6;
-    if ((o[0] != '+' && o[0] != '-') || o[3] != ':')
-        return 0;
-    int m = ((o[1] - '0') * 10 + (o[2] - '0')) * 60 + (o[4] - '0') * 10 + (o[5] - '0');
-    return o[0] == '-' ? -m : m;
-}
-
-static void format_time(int64_t ms, int off_min, char *out, size_t len)
-{
-    time_t t = (time_t)(ms / 1000) + (time_t)off_min * 60;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    int a = off_min < 0 ? -off_min : off_min;
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, off_min < 0 ? '-' : '+', a / 60, a % 60);
-}
-
 static int render(void *state, const struct hd_item *it, const struct hd_render_ctx *rc,
                   struct hd_payload *out, char *err, size_t errlen)
 {
@@ -452,7 +430,8 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     } else if (b->window_ms > 0) {
         char until[40];
         int64_t from_ms = it->not_before_ms ? it->not_before_ms : it->approved_at_ms;
-        format_time(from_ms + b->window_ms, rfc3339_offset(valid_from), until, sizeof(until));
+        b->svc->time_format(from_ms + b->window_ms, b->svc->time_offset(valid_from), until,
+                            sizeof(until));
         json_object_set_new(doc, "valid_until", json_string(until));
     }
     out->data = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);

@@ -189,29 +189,6 @@ static char *fit(struct ejt *e, char *s, size_t max, const char *field, char *er
     return t;
 }
 
-/* The offset of an RFC 3339 time in minutes ("Z" = 0). */
-static int rfc3339_offset(const char *ts)
-{
-    size_t n = strlen(ts);
-    if (n == 0 || ts[n - 1] == 'Z' || ts[n - 1] == 'z' || n < 6)
-        return 0;
-    const char *o = ts + n - 6;
-    if ((o[0] != '+' && o[0] != '-') || o[3] != ':')
-        return 0;
-    int m = ((o[1] - '0') * 10 + (o[2] - '0')) * 60 + (o[4] - '0') * 10 + (o[5] - '0');
-    return o[0] == '-' ? -m : m;
-}
-
-static void format_time(int64_t ms, int off_min, char *out, size_t len)
-{
-    time_t t = (time_t)(ms / 1000) + (time_t)off_min * 60;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    int a = off_min < 0 ? -off_min : off_min;
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, off_min < 0 ? '-' : '+', a / 60, a % 60);
-}
-
 static json_t *target_of(struct ejt *e, const char *street)
 {
     const char *c = street ? e->svc->conf_map_get(e->inst, "communities", street) : NULL;
@@ -276,7 +253,7 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
         snprintf(until, sizeof(until), "%s", exp);
     } else {
         int64_t from_ms = it->not_before_ms ? it->not_before_ms : it->approved_at_ms;
-        format_time(from_ms + e->validity_ms, rfc3339_offset(valid_from ? valid_from : ""), until,
+        e->svc->time_format(from_ms + e->validity_ms, e->svc->time_offset(valid_from), until,
                     sizeof(until));
     }
     if (!valid_from) {

@@ -296,7 +296,7 @@ static void post_notice(struct ejt_sim *s, struct hd_sim_req *r, const char *cod
             return;
         }
     }
-    char nid[64];
+    char nid[96];
     if (rec)
         snprintf(nid, sizeof(nid), "%s", json_string_value(json_object_get(rec, "notice_id")));
     else

@@ -119,10 +119,16 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     json_t *atts = json_array();
     for (size_t i = 0; i < it->n_attachments; i++) {
         const struct hd_asset *a = &it->attachments[i];
-        json_t *o = json_pack("{s:s, s:s}", "name", a->name ? a->name : "", "url", a->url);
-        if (a->sha256)
-            json_object_set_new(o, "sha256", json_string(a->sha256));
-        json_array_append_new(atts, o);
+        /* the portal checks every attachment it links against its hash (CHANNELS.md §3.3) */
+        if (!a->sha256 || !a->name) {
+            snprintf(err, errlen, "attachment %zu (%s) has no %s: the portal needs it", i + 1,
+                     a->url, !a->sha256 ? "sha256" : "name");
+            json_decref(atts);
+            json_decref(src);
+            return HD_RENDER_REJECT;
+        }
+        json_array_append_new(atts, json_pack("{s:s, s:s, s:s}", "name", a->name, "url", a->url,
+                                              "sha256", a->sha256));
     }
     json_t *related = json_array();
     json_t *rel;
@@ -176,6 +182,42 @@ static void complete(struct call *c, enum hd_outcome_kind kind, const char *reas
     free(c);
 }
 
+/* 409 revision_exists: the portal has this revision already (sent earlier under another key).
+ * Look it up: the same revision there means done, with its portal URL. */
+static void on_lookup(void *arg, const struct hd_http_resp *r)
+{
+    struct call *c = arg;
+    json_t *j = r->error == HD_HTTP_OK && r->status == 200
+                    ? json_loads(r->body ? r->body : "", 0, NULL)
+                    : NULL;
+    json_int_t rev = json_integer_value(json_object_get(j, "revision"));
+    const char *url = json_string_value(json_object_get(j, "portal_url"));
+    json_t *id = json_object_get(j, "cms_doc_id");
+    char idbuf[32] = "";
+    if (json_is_integer(id))
+        snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(id));
+    if (url && rev == (json_int_t)c->op->item->version)
+        complete(c, HD_OUT_DELIVERED, "already_there", "the portal had this revision already",
+                 r, idbuf, url, 0);
+    else if (r->error != HD_HTTP_OK || r->status >= 500)
+        complete(c, HD_OUT_RETRY, "cms_lookup_failed", "could not look the revision up", r, NULL,
+                 NULL, 0);
+    else
+        complete(c, HD_OUT_REJECTED, "cms_409_revision_exists",
+                 "the portal holds another body for this revision", r, NULL, NULL, 0);
+    json_decref(j);
+}
+
+static void lookup(struct call *c)
+{
+    char url[2048];
+    snprintf(url, sizeof(url), "%s/v1/items/%s", c->w->base, c->op->item->id);
+    struct hd_http_req req = {.struct_size = sizeof(req), .method = "GET", .url = url};
+    if (c->w->svc->http_request(c->w->inst, &req, on_lookup, c, &c->http) != 0)
+        complete(c, HD_OUT_RETRY, "cms_lookup_failed", "could not start the lookup", NULL, NULL,
+                 NULL, 0);
+}
+
 static void on_response(void *arg, const struct hd_http_resp *r)
 {
     struct call *c = arg;
@@ -215,6 +257,10 @@ static void on_response(void *arg, const struct hd_http_resp *r)
         int64_t at = c->w->svc->retry_after_ms(r);
         complete(c, at > 0 ? HD_OUT_RETRY_AFTER : HD_OUT_RETRY, reason, detail, r, NULL, NULL,
                  at);
+    } else if (!retract && s == 409 && error && strcmp(error, "revision_exists") == 0) {
+        json_decref(j);
+        lookup(c); /* completes the op */
+        return;
     } else if (s == 409 && error && strcmp(error, "in_flight") == 0) {
         complete(c, HD_OUT_RETRY, reason, "the gateway is still processing this key", r, NULL,
                  NULL, 0);

@@ -273,8 +273,7 @@ static void reset_limits(struct wxs *s)
                                       (int)platform_limits[i].minute));
 }
 
-/* ---- the token endpoints -----------------------------------------------------------------------
- */
+/* ---- the token endpoints --------------------------------------------------------------------- */
 
 static int check_ip(struct wxs *s, struct hd_sim_req *r)
 {
@@ -403,8 +402,7 @@ static void clear_quota(struct wxs *s, struct hd_sim_req *r)
     json_decref(b);
 }
 
-/* ---- the request path --------------------------------------------------------------------------
- */
+/* ---- the request path ------------------------------------------------------------------------ */
 
 static void handle(void *state, struct hd_sim_req *r)
 {
@@ -484,8 +482,7 @@ static void handle(void *state, struct hd_sim_req *r)
         wxs_freepublish(s, r, api + 12);
 }
 
-/* ---- control ------------------------------------------------------------------------------------
- */
+/* ---- control --------------------------------------------------------------------------------- */
 
 static int set_string(char **dst, const json_t *v)
 {
@@ -635,8 +632,7 @@ static int control(void *state, const char *path, const json_t *body, json_t **r
     return -1;
 }
 
-/* ---- life ---------------------------------------------------------------------------------------
- */
+/* ---- life ------------------------------------------------------------------------------------ */
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {

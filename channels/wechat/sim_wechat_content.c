@@ -70,8 +70,7 @@ static json_t *find_publish(struct wxs *s, const char *key, const char *value)
     return NULL;
 }
 
-/* ---- media ------------------------------------------------------------------------------------
- */
+/* ---- media ----------------------------------------------------------------------------------- */
 
 void wxs_uploadimg(struct wxs *s, struct hd_sim_req *r)
 {
@@ -597,8 +596,7 @@ void wxs_freepublish(struct wxs *s, struct hd_sim_req *r, const char *what)
     json_decref(b);
 }
 
-/* ---- control ------------------------------------------------------------------------------------
- */
+/* ---- control --------------------------------------------------------------------------------- */
 
 static int selected(json_t *p, const json_t *body)
 {

@@ -152,8 +152,7 @@ static int fetch_token(void *arg, hd_token_done_fn *done, void *done_arg)
     return rc;
 }
 
-/* ---- render ------------------------------------------------------------------------------------
- */
+/* ---- render ---------------------------------------------------------------------------------- */
 
 static int render(void *state, const struct hd_item *it, const struct hd_render_ctx *rc,
                   struct hd_payload *out, char *err, size_t errlen)
@@ -574,8 +573,7 @@ static void cancel(void *state, struct hd_op *op)
         wx_api_cancel(j);
 }
 
-/* ---- create / destroy --------------------------------------------------------------------------
- */
+/* ---- create / destroy ------------------------------------------------------------------------ */
 
 static int load_cover(struct wechat *w, const char *path, char *err, size_t errlen)
 {

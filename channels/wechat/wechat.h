@@ -64,8 +64,7 @@ char *wx_fill_images(const char *content, const char *const *urls, size_t n);
 int wx_is_jpeg(const void *data, size_t len);
 int wx_is_png(const void *data, size_t len);
 
-/* ---- the adapter ------------------------------------------------------------------------------
- */
+/* ---- the adapter ----------------------------------------------------------------------------- */
 
 #define WX_EVENTS_KEPT 256
 
@@ -111,8 +110,7 @@ struct wechat {
 #define WX_Q_LIST     "published_list"
 #define WX_Q_UPLOAD   "upload"
 
-/* ---- one op in flight, and one platform call (wechat_api.c) -----------------------------------
- */
+/* ---- one op in flight, and one platform call (wechat_api.c) ---------------------------------- */
 
 enum wx_class {
     WX_OK,
@@ -210,8 +208,7 @@ int64_t wx_quota_spent(struct wechat *w, const char *name);
 int64_t wx_next_minute(struct wechat *w);
 const char *wx_state_str(json_t *state, const char *key);
 
-/* ---- the steps (wechat_publish.c, wechat.c) -----------------------------------------------------
- */
+/* ---- the steps (wechat_publish.c, wechat.c) -------------------------------------------------- */
 
 int wx_send(void *state, struct hd_op *op);
 void wx_poll_status_for(struct wx_job *j, const char *publish_id, int for_retract);

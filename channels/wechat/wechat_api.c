@@ -16,8 +16,7 @@
 
 #include "wechat.h"
 
-/* ---- jobs --------------------------------------------------------------------------------------
- */
+/* ---- jobs ------------------------------------------------------------------------------------ */
 
 struct wx_job *wx_job_new(struct wechat *w, struct hd_op *op)
 {
@@ -188,8 +187,7 @@ const char *wx_state_str(json_t *state, const char *key)
     return json_string_value(json_object_get(state, key));
 }
 
-/* ---- time ---------------------------------------------------------------------------------------
- */
+/* ---- time ------------------------------------------------------------------------------------ */
 
 int64_t wx_quota_spent(struct wechat *w, const char *name)
 {
@@ -208,8 +206,7 @@ int64_t wx_next_minute(struct wechat *w)
     return now - now % 60000 + 60000 + (int64_t)(rand() % 3000);
 }
 
-/* ---- classification ----------------------------------------------------------------------------
- */
+/* ---- classification -------------------------------------------------------------------------- */
 
 static enum wx_class classify(long code)
 {
@@ -243,8 +240,7 @@ static enum wx_class classify(long code)
     }
 }
 
-/* ---- one call ---------------------------------------------------------------------------------
- */
+/* ---- one call -------------------------------------------------------------------------------- */
 
 static void call_done(struct wx_job *j, struct wx_result *r)
 {
@@ -476,8 +472,7 @@ fail:
     return -1;
 }
 
-/* ---- fetching assets ---------------------------------------------------------------------------
- */
+/* ---- fetching assets ------------------------------------------------------------------------- */
 
 static void on_fetched(void *arg, const struct hd_http_resp *resp)
 {

@@ -55,8 +55,7 @@ int wx_signature_ok(const struct hd_services *svc, const char *token, const char
     return diff == 0;
 }
 
-/* ---- the query string ---------------------------------------------------------------------------
- */
+/* ---- the query string ------------------------------------------------------------------------ */
 
 static int hexval(int c)
 {

@@ -47,8 +47,7 @@ static void reject(struct wx_job *j, const char *reason, const char *fmt, const 
     wx_complete(j, HD_OUT_REJECTED, reason, detail, NULL, NULL, NULL, 0);
 }
 
-/* ---- 1. body images ----------------------------------------------------------------------------
- */
+/* ---- 1. body images -------------------------------------------------------------------------- */
 
 static void on_uploaded(struct wx_job *j, const struct wx_result *r)
 {
@@ -229,8 +228,7 @@ static void do_cover(struct wx_job *j)
                     0);
 }
 
-/* ---- 3. the draft -------------------------------------------------------------------------------
- */
+/* ---- 3. the draft ---------------------------------------------------------------------------- */
 
 static void on_draft_saved(struct wx_job *j, int err)
 {
@@ -320,8 +318,7 @@ static void do_draft(struct wx_job *j)
     }
 }
 
-/* ---- 4. the submit ----------------------------------------------------------------------------
- */
+/* ---- 4. the submit --------------------------------------------------------------------------- */
 
 static void on_publish_saved(struct wx_job *j, int err)
 {
@@ -392,6 +389,12 @@ static void on_submitted(struct wx_job *j, const struct wx_result *r)
                     NULL, 0);
         return;
     }
+    if (r->errcode != WX_NO_ERRCODE) {
+        /* the platform refused this submit (quota, busy, content...): it took no effect, so
+         * the intent is withdrawn and a later 40007 cannot be blamed on it */
+        json_object_del(j->state, "submit_at");
+        wx_persist(j, NULL);
+    }
     wx_fail(j, r);
 }
 
@@ -439,8 +442,7 @@ static void do_submit(struct wx_job *j)
                     NULL, 0);
 }
 
-/* ---- the op ------------------------------------------------------------------------------------
- */
+/* ---- the op ---------------------------------------------------------------------------------- */
 
 static void on_start(struct wx_job *j, const struct wx_result *r)
 {

@@ -29,10 +29,10 @@
 #include "sim.h"
 #include "weibo_rules.h"
 
-#define HOUR_MS    3600000LL
-#define DAY_MS     86400000LL
-#define CST_MS     (8 * HOUR_MS) /* Beijing time: days and created_at */
-#define FIRST_ID   4987654321000000LL
+#define HOUR_MS  3600000LL
+#define DAY_MS   86400000LL
+#define CST_MS   (8 * HOUR_MS) /* Beijing time: days and created_at */
+#define FIRST_ID 4987654321000000LL
 
 struct post {
     int64_t id;
@@ -76,7 +76,7 @@ struct wsim {
     long delay_next;
 };
 
-/* ---- small helpers ---------------------------------------------------------------------------- */
+/* ---- small helpers --------------------------------------------------------------------------- */
 
 static void reply_error(struct wsim *s, struct hd_sim_req *r, long code, const char *error)
 {
@@ -166,8 +166,9 @@ static struct token *add_token(struct wsim *s, const char *value, int64_t ttl_ms
     s->tokens = t;
     t = &s->tokens[s->n_tokens];
     int64_t now = hd_sim_now_ms(s->sim);
-    t->value = value ? strdup(value) : hd_asprintf("2.00sim%06ld%08llx", ++s->token_seq,
-                                                   (unsigned long long)(now & 0xffffffff));
+    t->value = value ? strdup(value)
+                     : hd_asprintf("2.00sim%06ld%08llx", ++s->token_seq,
+                                   (unsigned long long)(now & 0xffffffff));
     if (!t->value)
         return NULL;
     t->created_ms = now;
@@ -248,13 +249,14 @@ static json_t *status_json(struct wsim *s, const struct post *p, int trim_user)
         char *u = hd_asprintf("https://wx1.sinaimg.cn/large/%.16s.%s", p->pic_sha,
                               strchr(p->pic_type, '/') + 1);
         json_object_set_new(j, "original_pic", json_string(u));
-        json_array_append_new(json_object_get(j, "pic_urls"), json_pack("{s:s}", "thumbnail_pic",
-                                                                         u));
+        json_array_append_new(json_object_get(j, "pic_urls"),
+                              json_pack("{s:s}", "thumbnail_pic", u));
         free(u);
     }
     if (j && !trim_user)
-        json_object_set_new(j, "user", json_pack("{s:I, s:s, s:s}", "id", s->uid, "screen_name",
-                                                 s->screen_name, "name", s->screen_name));
+        json_object_set_new(j, "user",
+                            json_pack("{s:I, s:s, s:s}", "id", s->uid, "screen_name",
+                                      s->screen_name, "name", s->screen_name));
     return j;
 }
 
@@ -285,7 +287,7 @@ static struct post *add_post(struct wsim *s, const char *orig, int foreign, int6
     return p;
 }
 
-/* ---- statuses/share (CHANNELS.md §2.1) -------------------------------------------------------- */
+/* ---- statuses/share (CHANNELS.md §2.1) ------------------------------------------------------- */
 
 static int image_type(const char *p, size_t n, char *out, size_t len)
 {
@@ -356,7 +358,8 @@ static void share(struct wsim *s, struct hd_sim_req *r)
         return;
     }
     if (!wb_has_secure_link(status, (const char *const *)s->domains, s->n_domains)) {
-        reply_error(s, r, 10017, "parameter (status)'s value invalid, expect (a url of the app's "
+        reply_error(s, r, 10017,
+                    "parameter (status)'s value invalid, expect (a url of the app's "
                     "secure domain)");
         return;
     }
@@ -449,7 +452,7 @@ static void destroy_post(struct wsim *s, struct hd_sim_req *r)
     reply_error(s, r, 20101, "Target weibo does not exist!");
 }
 
-/* ---- reading ---------------------------------------------------------------------------------- */
+/* ---- reading --------------------------------------------------------------------------------- */
 
 static int visible(struct wsim *s, const struct post *p, int64_t now)
 {
@@ -481,18 +484,19 @@ static void user_timeline(struct wsim *s, struct hd_sim_req *r)
             continue;
         json_array_append_new(arr, status_json(s, p, tq && strcmp(tq, "1") == 0));
     }
-    hd_sim_reply_json(r, 200, json_pack("{s:o, s:b, s:i, s:i, s:I}", "statuses", arr,
-                                        "hasvisible", 0, "previous_cursor", 0, "next_cursor", 0,
-                                        "total_number", (json_int_t)total));
+    hd_sim_reply_json(r, 200,
+                      json_pack("{s:o, s:b, s:i, s:i, s:I}", "statuses", arr, "hasvisible", 0,
+                                "previous_cursor", 0, "next_cursor", 0, "total_number",
+                                (json_int_t)total));
 }
 
 static void token_info(struct wsim *s, struct hd_sim_req *r, struct token *t)
 {
     int64_t now = hd_sim_now_ms(s->sim);
-    hd_sim_reply_json(r, 200, json_pack("{s:I, s:s, s:s, s:I, s:I}", "uid", s->uid, "appkey",
-                                        s->appkey, "scope", "", "create_at",
-                                        (json_int_t)(t->created_ms / 1000), "expire_in",
-                                        (json_int_t)((t->expire_ms - now) / 1000)));
+    hd_sim_reply_json(r, 200,
+                      json_pack("{s:I, s:s, s:s, s:I, s:I}", "uid", s->uid, "appkey", s->appkey,
+                                "scope", "", "create_at", (json_int_t)(t->created_ms / 1000),
+                                "expire_in", (json_int_t)((t->expire_ms - now) / 1000)));
 }
 
 static void rate_limit_status(struct wsim *s, struct hd_sim_req *r)
@@ -507,15 +511,14 @@ static void rate_limit_status(struct wsim *s, struct hd_sim_req *r)
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
     hd_sim_reply_json(
         r, 200,
-        json_pack("{s:[{s:s, s:i, s:s, s:i}], s:i, s:s, s:i, s:i, s:s, s:I, s:i}",
-                  "api_rate_limits", "api", "/statuses/share", "limit", (int)s->posts_per_hour,
-                  "limit_time_unit", "HOURS", "remaining_hits",
-                  (int)(s->posts_per_hour - s->posts_hour), "ip_limit", (int)s->ip_calls_per_hour,
-                  "limit_time_unit", "HOURS", "remaining_ip_hits",
-                  (int)(s->ip_calls_per_hour - s->ip_calls_hour), "remaining_user_hits",
-                  (int)(s->calls_per_hour - s->calls_hour), "reset_time", when,
-                  "reset_time_in_seconds", (json_int_t)((reset - now) / 1000), "user_limit",
-                  (int)s->calls_per_hour));
+        json_pack(
+            "{s:[{s:s, s:i, s:s, s:i}], s:i, s:s, s:i, s:i, s:s, s:I, s:i}", "api_rate_limits",
+            "api", "/statuses/share", "limit", (int)s->posts_per_hour, "limit_time_unit", "HOURS",
+            "remaining_hits", (int)(s->posts_per_hour - s->posts_hour), "ip_limit",
+            (int)s->ip_calls_per_hour, "limit_time_unit", "HOURS", "remaining_ip_hits",
+            (int)(s->ip_calls_per_hour - s->ip_calls_hour), "remaining_user_hits",
+            (int)(s->calls_per_hour - s->calls_hour), "reset_time", when, "reset_time_in_seconds",
+            (json_int_t)((reset - now) / 1000), "user_limit", (int)s->calls_per_hour));
 }
 
 static void handle(void *state, struct hd_sim_req *r)
@@ -526,10 +529,8 @@ static void handle(void *state, struct hd_sim_req *r)
         const char *path, *method;
         int counted;
     } api[] = {
-        {"/2/statuses/share.json", "POST", 1},
-        {"/2/statuses/destroy.json", "POST", 1},
-        {"/2/statuses/user_timeline.json", "GET", 1},
-        {"/oauth2/get_token_info", "POST", 0},
+        {"/2/statuses/share.json", "POST", 1},           {"/2/statuses/destroy.json", "POST", 1},
+        {"/2/statuses/user_timeline.json", "GET", 1},    {"/oauth2/get_token_info", "POST", 0},
         {"/2/account/rate_limit_status.json", "GET", 0},
     };
     size_t i = 0;
@@ -565,7 +566,7 @@ static void handle(void *state, struct hd_sim_req *r)
     }
 }
 
-/* ---- control ---------------------------------------------------------------------------------- */
+/* ---- control --------------------------------------------------------------------------------- */
 
 static int control(void *state, const char *path, const json_t *body, json_t **reply)
 {
@@ -629,21 +630,19 @@ static json_t *inspect(void *state)
     json_t *posts = json_array(), *tokens = json_array();
     for (size_t i = 0; i < s->n_posts; i++) {
         const struct post *p = &s->posts[i];
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:s, s:I, s:s}", "idstr",
-                              "", "text", p->text, "orig_text", p->orig, "key", p->key,
-                              "created_ms", (json_int_t)p->created_ms, "visible_ms",
-                              (json_int_t)p->visible_ms, "deleted", p->deleted, "foreign",
-                              p->foreign, "pic_type", p->pic_type, "pic_size",
-                              (json_int_t)p->pic_size, "rip", p->rip);
+        json_t *j = json_pack(
+            "{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:s, s:I, s:s}", "idstr", "", "text", p->text,
+            "orig_text", p->orig, "key", p->key, "created_ms", (json_int_t)p->created_ms,
+            "visible_ms", (json_int_t)p->visible_ms, "deleted", p->deleted, "foreign", p->foreign,
+            "pic_type", p->pic_type, "pic_size", (json_int_t)p->pic_size, "rip", p->rip);
         json_object_set_new(j, "idstr", json_sprintf("%lld", (long long)p->id));
         json_object_set_new(j, "weight", json_integer(wb_text_weight(p->orig)));
         json_array_append_new(posts, j);
     }
     for (size_t i = 0; i < s->n_tokens; i++)
-        json_array_append_new(tokens, json_pack("{s:s, s:I, s:b}", "access_token",
-                                                s->tokens[i].value, "expire_ms",
-                                                (json_int_t)s->tokens[i].expire_ms, "revoked",
-                                                s->tokens[i].revoked));
+        json_array_append_new(
+            tokens, json_pack("{s:s, s:I, s:b}", "access_token", s->tokens[i].value, "expire_ms",
+                              (json_int_t)s->tokens[i].expire_ms, "revoked", s->tokens[i].revoked));
     roll_windows(s, hd_sim_now_ms(s->sim));
     return json_pack("{s:o, s:o, s:{s:i, s:i, s:i, s:i}, s:i}", "posts", posts, "tokens", tokens,
                      "counters", "posts_this_hour", (int)s->posts_hour, "calls_this_hour",
@@ -651,7 +650,7 @@ static json_t *inspect(void *state)
                      (int)s->ip_calls_hour, "delay_next", (int)s->delay_next);
 }
 
-/* ---- life cycle --------------------------------------------------------------------------- */
+/* ---- life cycle ------------------------------------------------------------------------------ */
 
 static void clear_model(struct wsim *s)
 {
@@ -711,11 +710,22 @@ static int conf_int(struct hd_sim *sim, const json_t *conf, const char *key, lon
 
 static int init(struct hd_sim *sim, const json_t *conf, void **state)
 {
-    static const char *const known[] = {
-        "access_token",   "token_ttl_s",       "uid",           "screen_name",
-        "appkey",         "secure_domains",    "posts_per_hour", "calls_per_hour",
-        "calls_per_day",  "ip_calls_per_hour", "dup_window_s",  "visible_after_s",
-        "shorten_urls",   "error_code_type",   "destroy_allowed", NULL};
+    static const char *const known[] = {"access_token",
+                                        "token_ttl_s",
+                                        "uid",
+                                        "screen_name",
+                                        "appkey",
+                                        "secure_domains",
+                                        "posts_per_hour",
+                                        "calls_per_hour",
+                                        "calls_per_day",
+                                        "ip_calls_per_hour",
+                                        "dup_window_s",
+                                        "visible_after_s",
+                                        "shorten_urls",
+                                        "error_code_type",
+                                        "destroy_allowed",
+                                        NULL};
     long long ttl, uid, pph, cph, cpd, ip, dup, vis;
     if (hd_sim_conf_check_keys(sim, conf, known) < 0 ||
         conf_int(sim, conf, "token_ttl_s", 5LL * 365 * 86400, 1, &ttl) < 0 ||
@@ -732,7 +742,7 @@ static int init(struct hd_sim *sim, const json_t *conf, void **state)
     if ((doms && !json_is_array(doms)) ||
         (ect && strcmp(ect, "string") != 0 && strcmp(ect, "int") != 0)) {
         hd_sim_log_error(sim, "config: secure_domains is a list of host names; "
-                         "error_code_type is \"string\" or \"int\"");
+                              "error_code_type is \"string\" or \"int\"");
         return HD_EINVAL;
     }
     struct wsim *s = calloc(1, sizeof(*s));
@@ -763,8 +773,7 @@ static int init(struct hd_sim *sim, const json_t *conf, void **state)
     if (!doms) {
         s->domains[s->n_domains++] = strdup("www.yuexiu.gov.cn");
     } else {
-        json_array_foreach(doms, k, d)
-        {
+        json_array_foreach (doms, k, d) {
             if (!json_is_string(d)) {
                 hd_sim_log_error(sim, "config: secure_domains holds host names (strings)");
                 destroy(s);

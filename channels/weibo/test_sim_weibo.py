@@ -137,7 +137,8 @@ def test_share_requires_rip(url):
 
 
 def test_json_body_is_not_the_wire_format(url):
-    """§2.1: the API takes form fields, not JSON: a JSON body carries no status -> 10016."""
+    """§2.1: the API takes form fields, not JSON: a JSON body carries none of them -- not even
+    the token -> 10006."""
     r = h.request(url, "POST", "/2/statuses/share.json",
                   body={"access_token": TOKEN, "status": text(4), "rip": RIP},
                   headers={"Content-Type": "application/json"})
@@ -221,7 +222,7 @@ def test_no_bound_domain_is_10017():
         assert (status, code, body["error"]) == (400, 10017, "appkey not bind domain!")
 
 
-# ---- §2.1 pictures (multipart) --------------------------------------------------------------------
+# ---- §2.1 pictures (multipart) -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("data,ctype", [(JPEG, "image/jpeg"), (PNG, "image/png"),
@@ -299,7 +300,7 @@ def test_deleted_post_is_no_duplicate(url):
     assert share(url, text(12)).status == 200
 
 
-# ---- §2.5 rate limits ------------------------------------------------------------------------------
+# ---- §2.5 rate limits ----------------------------------------------------------------------------
 
 
 def to_next_hour(url):
@@ -335,8 +336,8 @@ def test_user_calls_per_hour_10023(url):
 
 def test_daily_calls_and_ip_caps():
     """§2.5: a user's calls per day (10023) and an IP's calls per hour (10022)."""
-    with h.SimProcess({"weibo": dict(CONF, calls_per_day=3, calls_per_hour=0, token_ttl_s=864000)},
-                      only="weibo") as p:
+    conf = dict(CONF, calls_per_day=3, calls_per_hour=0, token_ttl_s=864000)
+    with h.SimProcess({"weibo": conf}, only="weibo") as p:
         u = p.urls["weibo"]
         now = h.sim_now_s(u)
         h.clock(u, 86400 - (now + 8 * 3600) % 86400 + 1)  # start of a Beijing day
@@ -370,7 +371,7 @@ def test_rate_limit_status(url):
     assert len(a["reset_time"]) == 19 and a["ip_limit"] == 10000
 
 
-# ---- §2.4 delayed success 20032 -------------------------------------------------------------------
+# ---- §2.4 delayed success 20032 ------------------------------------------------------------------
 
 
 def test_delayed_success_20032(url):

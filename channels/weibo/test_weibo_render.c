@@ -27,7 +27,7 @@ const struct hd_channel *hd_channel_weibo(void);
 
 struct fake {
     const char *strs[16][2];
-    const char *deps;  /* depends_on's single item, NULL for none */
+    const char *deps; /* depends_on's single item, NULL for none */
     int pic;
     long text_limit;
 };
@@ -152,8 +152,11 @@ static struct rendered run(const struct hd_item *it, const char *dep_url)
     struct rendered r = {0};
     void *st = make();
     struct hd_dep_result dep = {"website:portal", "7946462", dep_url};
-    struct hd_render_ctx rc = {.struct_size = sizeof(rc), .instance_id = "weibo:official",
-                               .target = "", .idempotency_key = "k", .deps = &dep,
+    struct hd_render_ctx rc = {.struct_size = sizeof(rc),
+                               .instance_id = "weibo:official",
+                               .target = "",
+                               .idempotency_key = "k",
+                               .deps = &dep,
                                .n_deps = dep_url ? 1 : 0};
     struct hd_payload out = {0};
     r.rc = hd_channel_weibo()->render(st, it, &rc, &out, r.err, sizeof(r.err));
@@ -177,8 +180,12 @@ static struct rendered run(const struct hd_item *it, const char *dep_url)
 
 static struct hd_item item(const char *title, const char *summary)
 {
-    struct hd_item it = {.struct_size = sizeof(it), .id = "yx-1", .version = 1,
-                         .action = "publish", .title = title, .summary = summary,
+    struct hd_item it = {.struct_size = sizeof(it),
+                         .id = "yx-1",
+                         .version = 1,
+                         .action = "publish",
+                         .title = title,
+                         .summary = summary,
                          .body_html = "<p>正文</p>"};
     return it;
 }
@@ -199,16 +206,16 @@ static int ends_with(const char *s, const char *tail)
     return a >= b && strcmp(s + a - b, tail) == 0;
 }
 
-/* ---- the shared rules ----------------------------------------------------------------------- */
+/* ---- the shared rules ------------------------------------------------------------------------ */
 
 static void test_weight_rule(void **state)
 {
     (void)state;
     assert_int_equal(wb_text_weight(""), 0);
     assert_int_equal(wb_text_weight("abc"), 3);              /* ASCII counts 1, not 1/2 */
-    assert_int_equal(wb_text_weight("越秀区"), 3);            /* CJK 1 */
+    assert_int_equal(wb_text_weight("越秀区"), 3);           /* CJK 1 */
     assert_int_equal(wb_text_weight("\xf0\x9f\x98\x80"), 2); /* emoji: two UTF-16 units */
-    assert_int_equal(wb_text_weight("【】…，。"), 5);          /* full-width punctuation 1 */
+    assert_int_equal(wb_text_weight("【】…，。"), 5);        /* full-width punctuation 1 */
     assert_int_equal(wb_text_weight("\xf0\xa0\x80\x80"), 2); /* CJK Ext. B (astral) 2 */
     assert_int_equal(wb_text_weight(LINK), 61);              /* a URL at full length */
     assert_int_equal(wb_text_weight("a\xff"), -1);           /* not UTF-8 */
@@ -243,7 +250,8 @@ static void test_topics_and_normal_form(void **state)
     assert_true(wb_has_topic("通知 #a#"));
     assert_false(wb_has_topic("第1号#通知"));
     assert_false(wb_has_topic("##"));
-    assert_false(wb_has_topic("＃全角＃")); /* the documented tag is ASCII '#'; render drops ＃ too */
+    assert_false(
+        wb_has_topic("＃全角＃")); /* the documented tag is ASCII '#'; render drops ＃ too */
     char *n = wb_normalize("【通知】 越秀区\t发布\u3000通知 " LINK " 完");
     assert_string_equal(n, "【通知】越秀区发布通知完");
     free(n);
@@ -279,10 +287,12 @@ static void test_render_plain(void **state)
 {
     (void)state;
     defaults();
-    struct hd_item it = item("关于开展2024年度政务公开工作的通知", "越秀区政务服务数据管理局发布。");
+    struct hd_item it =
+        item("关于开展2024年度政务公开工作的通知", "越秀区政务服务数据管理局发布。");
     struct rendered r = run(&it, LINK);
     assert_int_equal(r.rc, HD_RENDER_OK);
-    assert_string_equal(r.text, "【关于开展2024年度政务公开工作的通知】越秀区政务服务数据管理局发布。 " LINK);
+    assert_string_equal(
+        r.text, "【关于开展2024年度政务公开工作的通知】越秀区政务服务数据管理局发布。 " LINK);
     assert_string_equal(json_string_value(json_object_get(r.doc, "link")), LINK);
     char *norm = wb_normalize(r.text), sha[65];
     hd_sha256_hex(norm, strlen(norm), sha);
@@ -560,7 +570,8 @@ static void test_error_classes(void **state)
 static void test_error_body(void **state)
 {
     (void)state;
-    const char *s = "{\"request\":\"/2/statuses/share.json\",\"error_code\":\"20019\",\"error\":\"x\"}";
+    const char *s =
+        "{\"request\":\"/2/statuses/share.json\",\"error_code\":\"20019\",\"error\":\"x\"}";
     const char *n = "{\"request\":\"/2/statuses/share.json\",\"error_code\":21327,\"error\":\"x\"}";
     assert_int_equal(hd_weibo_error_code(s, strlen(s)), 20019);
     assert_int_equal(hd_weibo_error_code(n, strlen(n)), 21327);

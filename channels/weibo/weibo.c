@@ -67,31 +67,30 @@ static const struct hd_conf_key keys[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
-/* ---- error codes (CHANNELS.md §2.4) ----------------------------------------------------------- */
+/* ---- error codes (CHANNELS.md §2.4) ---------------------------------------------------------- */
+
+/* The codes CHANNELS.md §2.4 names, and a few more of the V2 Error_code page. */
+static const struct {
+    long code;
+    enum hd_weibo_class cls;
+} codes[] = {
+    {10001, HD_WB_TRANSIENT}, {10002, HD_WB_TRANSIENT}, {10003, HD_WB_TRANSIENT},
+    {10009, HD_WB_TRANSIENT}, {10010, HD_WB_TRANSIENT}, {10011, HD_WB_TRANSIENT},
+    {10022, HD_WB_RATE},      {10023, HD_WB_RATE},      {10024, HD_WB_RATE},
+    {20016, HD_WB_RATE},      {10004, HD_WB_CONFIG},    {10005, HD_WB_CONFIG},
+    {10006, HD_WB_CONFIG},    {10013, HD_WB_CONFIG},    {10014, HD_WB_CONFIG},
+    {10016, HD_WB_CONFIG},    {10017, HD_WB_CONFIG},    {10020, HD_WB_CONFIG},
+    {10021, HD_WB_CONFIG},    {20003, HD_WB_CONFIG},    {10007, HD_WB_CONTENT},
+    {10008, HD_WB_CONTENT},   {10012, HD_WB_CONTENT},   {10018, HD_WB_CONTENT},
+    {20017, HD_WB_DUPLICATE}, {20019, HD_WB_DUPLICATE}, {20111, HD_WB_DUPLICATE},
+    {20032, HD_WB_DELAYED},   {20101, HD_WB_GONE},      {20102, HD_WB_NOT_OWN},
+};
 
 enum hd_weibo_class hd_weibo_classify(long code)
 {
-    switch (code) {
-    case 10001: case 10002: case 10003: case 10009: case 10010: case 10011:
-        return HD_WB_TRANSIENT;
-    case 10022: case 10023: case 10024: case 20016:
-        return HD_WB_RATE;
-    case 10004: case 10005: case 10006: case 10013: case 10014: case 10016: case 10017:
-    case 10020: case 10021: case 20003:
-        return HD_WB_CONFIG;
-    case 10007: case 10008: case 10012: case 10018:
-        return HD_WB_CONTENT;
-    case 20017: case 20019: case 20111:
-        return HD_WB_DUPLICATE;
-    case 20032:
-        return HD_WB_DELAYED;
-    case 20101:
-        return HD_WB_GONE;
-    case 20102:
-        return HD_WB_NOT_OWN;
-    default:
-        break;
-    }
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (codes[i].code == code)
+            return codes[i].cls;
     if (code >= 21300 && code < 21400)
         return HD_WB_REAUTH; /* 21314-21317, 21319, 21327, 21332 and the rest of the family */
     if (code >= 21000 && code < 22000)
@@ -103,9 +102,9 @@ enum hd_weibo_class hd_weibo_classify(long code)
 
 const char *hd_weibo_class_name(enum hd_weibo_class c)
 {
-    static const char *const names[HD_WB_CLASS_MAX] = {
-        "transient", "rate_limit", "reauth", "config", "content", "duplicate", "delayed",
-        "gone",      "not_own"};
+    static const char *const names[HD_WB_CLASS_MAX] = {"transient", "rate_limit", "reauth",
+                                                       "config",    "content",    "duplicate",
+                                                       "delayed",   "gone",       "not_own"};
     return (unsigned)c < HD_WB_CLASS_MAX ? names[c] : "?";
 }
 
@@ -142,9 +141,10 @@ int hd_weibo_parse_time(const char *s, int64_t *ms)
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     char wd[4], mon[4], off[6];
     int day, hh, mm, ss, year, n = 0;
-    if (!s || sscanf(s, "%3s %3s %d %d:%d:%d %5s %d%n", wd, mon, &day, &hh, &mm, &ss, off, &year,
-                     &n) != 8 ||
-        s[n] != '\0')
+    if (!s ||
+        sscanf(s, "%3s %3s %d %d:%d:%d %5s %d%n", wd, mon, &day, &hh, &mm, &ss, off, &year, &n) < 8)
+        return -1;
+    if (s[n] != '\0')
         return -1;
     const char *mp = strstr(months, mon);
     if (!mp || strlen(mon) != 3 || (mp - months) % 3 != 0 || day < 1 || day > 31 || hh > 23 ||
@@ -153,8 +153,8 @@ int hd_weibo_parse_time(const char *s, int64_t *ms)
         !isdigit((unsigned char)off[3]) || !isdigit((unsigned char)off[4]))
         return -1;
     int month = (int)((mp - months) / 3) + 1;
-    int offset_min = ((off[1] - '0') * 10 + (off[2] - '0')) * 60 + (off[3] - '0') * 10 +
-                     (off[4] - '0');
+    int offset_min =
+        ((off[1] - '0') * 10 + (off[2] - '0')) * 60 + (off[3] - '0') * 10 + (off[4] - '0');
     if (off[0] == '-')
         offset_min = -offset_min;
     int64_t days = days_from_civil(year, (unsigned)month, (unsigned)day);
@@ -183,7 +183,7 @@ char *hd_weibo_form_escape(const char *s)
     return out;
 }
 
-/* ---- the token check (oauth2/get_token_info, CHANNELS.md §2.3) -------------------------------- */
+/* ---- the token check (oauth2/get_token_info, CHANNELS.md §2.3) ------------------------------- */
 
 struct wb_token_check {
     struct weibo *w; /* NULL once the adapter is gone */
@@ -244,8 +244,12 @@ static void start_token_check(void *arg)
     sprintf(body, "access_token=%s", tok);
     snprintf(url, sizeof(url), "%s/oauth2/get_token_info", w->base);
     const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded"};
-    struct hd_http_req req = {.struct_size = sizeof(req), .method = "POST", .url = url,
-                              .headers = hdrs, .n_headers = 1, .body = body,
+    struct hd_http_req req = {.struct_size = sizeof(req),
+                              .method = "POST",
+                              .url = url,
+                              .headers = hdrs,
+                              .n_headers = 1,
+                              .body = body,
                               .body_len = strlen(body)};
     tc->w = w;
     if (w->svc->http_request(w->inst, &req, on_token_info, tc, &tc->http) == 0) {
@@ -319,8 +323,10 @@ static int create(struct hd_instance *inst, const struct hd_services *svc, void 
         goto fail;
     }
     if (!hostname_ok(w->domain)) {
-        snprintf(err, errlen, "secure_domain %s: a host name such as www.yuexiu.gov.cn, "
-                 "without scheme or path", w->domain);
+        snprintf(err, errlen,
+                 "secure_domain %s: a host name such as www.yuexiu.gov.cn, "
+                 "without scheme or path",
+                 w->domain);
         goto fail;
     }
     if (inet_pton(AF_INET, w->rip, addr) != 1 && inet_pton(AF_INET6, w->rip, addr) != 1) {
@@ -328,13 +334,15 @@ static int create(struct hd_instance *inst, const struct hd_services *svc, void 
         goto fail;
     }
     if (svc->conf_list(inst, "depends_on", &deps) == 0) {
-        snprintf(err, errlen, "depends_on: name the website instance (e.g. [website:portal]): "
+        snprintf(err, errlen,
+                 "depends_on: name the website instance (e.g. [website:portal]): "
                  "every post links to its portal article");
         goto fail;
     }
     const char *rev = svc->conf_str(inst, "on_revision");
     if (rev && strcmp(rev, "update") == 0) {
-        snprintf(err, errlen, "on_revision: update is impossible (a Weibo post cannot be "
+        snprintf(err, errlen,
+                 "on_revision: update is impossible (a Weibo post cannot be "
                  "edited): use ignore or retract_and_republish");
         goto fail;
     }
@@ -356,7 +364,7 @@ fail:
     return -1;
 }
 
-/* ---- render (pure) ----------------------------------------------------------------------- */
+/* ---- render (pure) --------------------------------------------------------------------------- */
 
 /* Title or summary made fit for a post: '#' and '＃' removed (no topic tags, §2.1), control
  * characters dropped, runs of white space as one space, trimmed. malloc'd. */
@@ -370,8 +378,8 @@ static char *clean(const char *s)
     while (s[i]) {
         size_t at = i;
         int32_t cp = wb_next_cp(s, &i);
-        if (cp < 0 || cp == '#' || cp == WB_FULL_HASH || cp == 0x7f ||
-            (cp >= 0x80 && cp < 0xa0) || (cp < 0x20 && !wb_cp_space(cp)))
+        if (cp < 0 || cp == '#' || cp == WB_FULL_HASH || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+            (cp < 0x20 && !wb_cp_space(cp)))
             continue;
         if (wb_cp_space(cp)) {
             space = o > 0;
@@ -388,8 +396,7 @@ static char *clean(const char *s)
 }
 
 /* The portal link: the first dependency's URL under the secure domain, without a fragment. */
-static char *portal_link(struct weibo *w, const struct hd_render_ctx *rc, char *err,
-                         size_t errlen)
+static char *portal_link(struct weibo *w, const struct hd_render_ctx *rc, char *err, size_t errlen)
 {
     const char *other = NULL;
     for (size_t i = 0; i < rc->n_deps; i++) {

@@ -65,6 +65,15 @@ class Setup:
         self.h.start()
         return self
 
+    def stop(self):
+        """SIGTERM once the consumer group has given heraldd its partitions (/readyz 200): the
+        system's librdkafka (2.0.2) aborts in rd_kafka_destroy when a cooperative-sticky consumer
+        is destroyed before its first assignment (librdkafka issue #4312, fixed in 2.3.0), which
+        a restart right after a kill -9 can reach when no new message comes. Returns the exit
+        status."""
+        wait_for(lambda: self.h.get("/readyz")[0] == 200, 60, "heraldd ready (group joined)")
+        return self.h.stop()
+
     def produce(self, items):
         kafka.produce(self.t["items"], items, key=lambda _, d: d["id"])
 

@@ -17,10 +17,10 @@
 struct wb_token_check;
 
 struct weibo {
-    struct hd_instance *inst;     /* borrowed until destroy() */
+    struct hd_instance *inst;      /* borrowed until destroy() */
     const struct hd_services *svc; /* borrowed until destroy() */
-    char *base;                   /* owned: base_url without a trailing '/' */
-    const char *token;            /* borrowed from the core (a secret: never logged) */
+    char *base;                    /* owned: base_url without a trailing '/' */
+    const char *token;             /* borrowed from the core (a secret: never logged) */
     size_t token_len;
     const char *domain; /* secure_domain */
     const char *rip;
@@ -32,8 +32,8 @@ struct weibo {
     int64_t confirm_ms;      /* how long a post may stay invisible before we give up */
     int64_t skew_ms;         /* clock tolerance when matching created_at */
     int lookup_pages;
-    struct hd_timer *check_timer;  /* owned until it fires */
-    struct wb_token_check *check;  /* owned; detached (w = NULL) in destroy if in flight */
+    struct hd_timer *check_timer; /* owned until it fires */
+    struct wb_token_check *check; /* owned; detached (w = NULL) in destroy if in flight */
 };
 
 /* How a platform error code is handled (CHANNELS.md §2.4). */

@@ -24,8 +24,8 @@
 enum phase { PH_START, PH_FETCH, PH_PERSIST, PH_POST, PH_LOOKUP, PH_LATER };
 
 struct call {
-    struct weibo *w;           /* borrowed */
-    struct hd_op *op;          /* borrowed until complete() */
+    struct weibo *w;  /* borrowed */
+    struct hd_op *op; /* borrowed until complete() */
     enum phase phase;
     struct hd_http_call *http; /* the request in flight, NULL otherwise */
     struct hd_timer *timer;    /* a deferred completion */
@@ -90,11 +90,9 @@ static void finish_stashed(struct call *c)
         .url = c->url[0] ? c->url : NULL,
         .at_ms = c->at,
     };
-    const struct hd_services *svc = c->w->svc;
-    struct hd_op *op = c->op;
-    op->adapter_data = NULL;
+    c->op->adapter_data = NULL;
+    c->w->svc->complete(c->op, &o); /* copies the strings, which live in c */
     call_free(c);
-    svc->complete(op, &o);
 }
 
 /* Report an outcome now (only from a callback, never inside the call that took the op). */
@@ -206,8 +204,10 @@ static void on_persisted_final(void *arg, int err)
 {
     struct call *c = arg;
     if (err)
-        c->w->svc->log(c->w->inst, HD_LOG_WARN, "delivery %s: the store could not record the "
-                       "platform's answer (%s)", c->op->delivery_id, c->reason);
+        c->w->svc->log(c->w->inst, HD_LOG_WARN,
+                       "delivery %s: the store could not record the "
+                       "platform's answer (%s)",
+                       c->op->delivery_id, c->reason);
     finish_stashed(c);
 }
 
@@ -232,11 +232,11 @@ static void on_share(void *arg, const struct hd_http_resp *r)
         snprintf(detail, sizeof(detail), "%s", r->error_text ? r->error_text : "transport error");
         if (!r->request_sent)
             done(c, r->error == HD_HTTP_CANCELLED ? HD_OUT_CANCELLED : HD_OUT_RETRY,
-                 r->error == HD_HTTP_CANCELLED ? "cancelled" : "http_not_sent", detail, 0, 0,
-                 NULL, NULL, 0);
+                 r->error == HD_HTTP_CANCELLED ? "cancelled" : "http_not_sent", detail, 0, 0, NULL,
+                 NULL, 0);
         else
-            done(c, HD_OUT_UNKNOWN, r->error == HD_HTTP_TIMEOUT ? "timeout" : "http_lost",
-                 detail, 0, 0, NULL, NULL, 0); /* it may be posted: look it up first */
+            done(c, HD_OUT_UNKNOWN, r->error == HD_HTTP_TIMEOUT ? "timeout" : "http_lost", detail,
+                 0, 0, NULL, NULL, 0); /* it may be posted: look it up first */
         return;
     }
     json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
@@ -258,8 +258,10 @@ static void on_share(void *arg, const struct hd_http_resp *r)
         done(c, HD_OUT_RETRY_AFTER, reason, detail, r->status, 0, NULL, NULL,
              at > 0 ? at : next_limit_window(w));
     } else if (r->status == 401 || r->status == 403 || r->status == 404) {
-        done(c, HD_OUT_NEEDS_OPERATOR, reason, "the API refused the request without a Weibo "
-             "error: check base_url and the token", r->status, 0, NULL, NULL, 0);
+        done(c, HD_OUT_NEEDS_OPERATOR, reason,
+             "the API refused the request without a Weibo "
+             "error: check base_url and the token",
+             r->status, 0, NULL, NULL, 0);
     } else if (r->status >= 400 && r->status < 500 && r->status != 408) {
         done(c, HD_OUT_REJECTED, reason, detail, r->status, 0, NULL, NULL, 0);
     } else {
@@ -292,8 +294,10 @@ static void classified(struct call *c, long code, enum hd_weibo_class cls, int h
         const char *norm = json_string_value(json_object_get(c->state, "norm_sha256"));
         snprintf(ref, sizeof(ref), "pending-%.16s", norm ? norm : "?");
         json_object_set_new(c->state, "accepted_at", json_integer(now));
-        stash(c, HD_OUT_ACCEPTED, reason, "posted, the server is slow: confirming through the "
-              "timeline", http, code, ref, NULL, now + w->poll_ms);
+        stash(c, HD_OUT_ACCEPTED, reason,
+              "posted, the server is slow: confirming through the "
+              "timeline",
+              http, code, ref, NULL, now + w->poll_ms);
         persist_and_finish(c);
         return;
     }
@@ -305,9 +309,10 @@ static void classified(struct call *c, long code, enum hd_weibo_class cls, int h
         return;
     case HD_WB_REAUTH: {
         char d[400];
-        snprintf(d, sizeof(d), "the access token was refused (%ld %s): a person must authorize "
-                 "the app again, then: heraldctl credentials set %s access_token", code,
-                 error_text(j), w->svc->instance_id(w->inst));
+        snprintf(d, sizeof(d),
+                 "the access token was refused (%ld %s): a person must authorize "
+                 "the app again, then: heraldctl credentials set %s access_token",
+                 code, error_text(j), w->svc->instance_id(w->inst));
         done(c, HD_OUT_NEEDS_OPERATOR, "reauthorize", d, http, code, NULL, NULL, 0);
         return;
     }
@@ -339,8 +344,8 @@ static void post_share(struct call *c)
             {"rip", NULL, NULL, w->rip, strlen(w->rip)},
             {"pic", ext, c->pic_type, c->pic, c->pic_len},
         };
-        struct hd_http_req req = {.struct_size = sizeof(req), .method = "POST", .url = url,
-                                  .parts = parts, .n_parts = 4};
+        struct hd_http_req req = {
+            .struct_size = sizeof(req), .method = "POST", .url = url, .parts = parts, .n_parts = 4};
         rc = w->svc->http_request(w->inst, &req, on_share, c, &c->http);
     } else {
         /* application/x-www-form-urlencoded, each value escaped exactly once (§2.1) */
@@ -350,8 +355,12 @@ static void post_share(struct call *c)
         if (body) {
             sprintf(body, "access_token=%s&status=%s&rip=%s", t, s, ip);
             const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded"};
-            struct hd_http_req req = {.struct_size = sizeof(req), .method = "POST", .url = url,
-                                      .headers = hdrs, .n_headers = 1, .body = body,
+            struct hd_http_req req = {.struct_size = sizeof(req),
+                                      .method = "POST",
+                                      .url = url,
+                                      .headers = hdrs,
+                                      .n_headers = 1,
+                                      .body = body,
                                       .body_len = strlen(body)};
             rc = w->svc->http_request(w->inst, &req, on_share, c, &c->http);
         }
@@ -369,8 +378,10 @@ static void on_persisted_send(void *arg, int err)
 {
     struct call *c = arg;
     if (err)
-        done(c, HD_OUT_RETRY, "store_failed", "the store could not record the send: nothing "
-             "was sent", 0, 0, NULL, NULL, 0);
+        done(c, HD_OUT_RETRY, "store_failed",
+             "the store could not record the send: nothing "
+             "was sent",
+             0, 0, NULL, NULL, 0);
     else if (c->cancelled)
         done(c, HD_OUT_CANCELLED, "cancelled", NULL, 0, 0, NULL, NULL, 0);
     else
@@ -393,8 +404,7 @@ static int persist_then_post(struct call *c)
     json_decref(c->state);
     c->state = json_pack("{s:i, s:s, s:s?, s:s?, s:I, s:I, s:i}", "v", 1, "norm_sha256",
                          norm ? norm : "", "text_sha256", text, "link", link, "first_sent_at",
-                         (json_int_t)first, "sent_at", (json_int_t)now, "attempt",
-                         c->op->attempt);
+                         (json_int_t)first, "sent_at", (json_int_t)now, "attempt", c->op->attempt);
     if (!norm || !c->state)
         return -1;
     return save_state(c, on_persisted_send);
@@ -427,8 +437,10 @@ static void on_pic(void *arg, const struct hd_http_resp *r)
         return;
     }
     if (r->error == HD_HTTP_TOO_LARGE || (r->error == HD_HTTP_OK && r->body_len >= WB_PIC_MAX)) {
-        w->svc->log(w->inst, HD_LOG_WARN, "delivery %s: picture %s is 5 MB or more: posting the "
-                    "text alone", c->op->delivery_id, purl);
+        w->svc->log(w->inst, HD_LOG_WARN,
+                    "delivery %s: picture %s is 5 MB or more: posting the "
+                    "text alone",
+                    c->op->delivery_id, purl);
     } else if (r->error != HD_HTTP_OK || r->status != 200) {
         snprintf(detail, sizeof(detail), "fetching the picture %.200s: %s", purl,
                  r->error != HD_HTTP_OK ? (r->error_text ? r->error_text : "error") : "HTTP error");
@@ -437,15 +449,19 @@ static void on_pic(void *arg, const struct hd_http_resp *r)
     } else {
         w->svc->sha256_hex(r->body, r->body_len, got);
         if (want && strcasecmp(want, got) != 0) {
-            snprintf(detail, sizeof(detail), "the picture %.200s does not match its sha256 "
-                     "(got %s): not posting it", purl, got);
+            snprintf(detail, sizeof(detail),
+                     "the picture %.200s does not match its sha256 "
+                     "(got %s): not posting it",
+                     purl, got);
             done(c, HD_OUT_RETRY, "pic_sha256_mismatch", detail, r->status, 0, NULL, NULL, 0);
             return;
         }
         c->pic_type = sniff(r->body, r->body_len);
         if (!c->pic_type) {
-            w->svc->log(w->inst, HD_LOG_WARN, "delivery %s: picture %s is not JPEG, GIF or PNG: "
-                        "posting the text alone", c->op->delivery_id, purl);
+            w->svc->log(w->inst, HD_LOG_WARN,
+                        "delivery %s: picture %s is not JPEG, GIF or PNG: "
+                        "posting the text alone",
+                        c->op->delivery_id, purl);
         } else if ((c->pic = malloc(r->body_len ? r->body_len : 1))) {
             memcpy(c->pic, r->body, r->body_len);
             c->pic_len = r->body_len;
@@ -471,15 +487,18 @@ int hd_weibo_send(void *state, struct hd_op *op)
     if (!json_is_string(json_object_get(c->payload, "status")))
         return later(c, HD_OUT_REJECTED, "bad_payload", "the payload is not this adapter's", 0);
     if (!budget(c, 1, &next, &which)) {
-        snprintf(detail, sizeof(detail), "herald's %s budget for this account is spent until the "
-                 "window turns (at=%lld)", which, (long long)next);
-        return later(c, HD_OUT_RETRY_AFTER, strcmp(which, WB_Q_POSTS) == 0 ? "budget_posts"
-                                                                            : "budget_calls",
-                     detail, next);
+        snprintf(detail, sizeof(detail),
+                 "herald's %s budget for this account is spent until the "
+                 "window turns (at=%lld)",
+                 which, (long long)next);
+        return later(c, HD_OUT_RETRY_AFTER,
+                     strcmp(which, WB_Q_POSTS) == 0 ? "budget_posts" : "budget_calls", detail,
+                     next);
     }
     json_t *pic = json_object_get(c->payload, "pic");
     if (pic && w->pic) {
-        struct hd_http_req req = {.struct_size = sizeof(req), .method = "GET",
+        struct hd_http_req req = {.struct_size = sizeof(req),
+                                  .method = "GET",
                                   .url = json_string_value(json_object_get(pic, "url")),
                                   .max_response = WB_PIC_MAX - 1};
         c->phase = PH_FETCH;
@@ -515,11 +534,15 @@ static void lookup_absent(struct call *c)
         if (!since)
             since = state_int(c->state, "sent_at");
         if (since && now < since + w->confirm_ms) {
-            done(c, HD_OUT_ACCEPTED, "not_visible_yet", "accepted (20032), not on the timeline "
-                 "yet", 200, 0, c->op->remote_id, NULL, now + w->poll_ms);
+            done(c, HD_OUT_ACCEPTED, "not_visible_yet",
+                 "accepted (20032), not on the timeline "
+                 "yet",
+                 200, 0, c->op->remote_id, NULL, now + w->poll_ms);
         } else {
-            snprintf(detail, sizeof(detail), "accepted (20032) but not on the timeline after "
-                     "%llds: check the account by hand", (long long)(w->confirm_ms / 1000));
+            snprintf(detail, sizeof(detail),
+                     "accepted (20032) but not on the timeline after "
+                     "%llds: check the account by hand",
+                     (long long)(w->confirm_ms / 1000));
             done(c, HD_OUT_REJECTED, "not_visible", detail, 200, 0, NULL, NULL, 0);
         }
         return;
@@ -529,13 +552,17 @@ static void lookup_absent(struct call *c)
         done(c, HD_OUT_RETRY, "absent", "not on the account's timeline: sending is safe", 200, 0,
              NULL, NULL, 0);
     } else if (now < state_int(c->state, "dup_at") + w->confirm_ms) {
-        snprintf(detail, sizeof(detail), "weibo said %ld (same or similar text exists) but the "
-                 "timeline does not show ours yet", dup);
+        snprintf(detail, sizeof(detail),
+                 "weibo said %ld (same or similar text exists) but the "
+                 "timeline does not show ours yet",
+                 dup);
         done(c, HD_OUT_RETRY_AFTER, "duplicate_not_visible", detail, 200, dup, NULL, NULL,
              now + w->poll_ms);
     } else {
-        snprintf(detail, sizeof(detail), "weibo said %ld (same or similar text exists) and the "
-                 "timeline never showed ours: check the account by hand", dup);
+        snprintf(detail, sizeof(detail),
+                 "weibo said %ld (same or similar text exists) and the "
+                 "timeline never showed ours: check the account by hand",
+                 dup);
         done(c, HD_OUT_REJECTED, "duplicate_not_found", detail, 200, dup, NULL, NULL, 0);
     }
 }
@@ -593,8 +620,7 @@ static void on_lookup(void *arg, const struct hd_http_resp *r)
     const char *found = NULL;
     int64_t oldest = INT64_MAX;
     size_t i;
-    json_array_foreach(sts, i, s)
-    {
+    json_array_foreach (sts, i, s) {
         const char *text = json_string_value(json_object_get(s, "text"));
         int64_t t;
         if (hd_weibo_parse_time(json_string_value(json_object_get(s, "created_at")), &t) != 0)
@@ -628,8 +654,8 @@ static void on_lookup(void *arg, const struct hd_http_resp *r)
     c->page++;
     int rc = lookup_page(c, &next);
     if (rc > 0)
-        lookup_unknown(c, "budget_calls", "the calls budget is spent until the window turns",
-                       0, 0, next);
+        lookup_unknown(c, "budget_calls", "the calls budget is spent until the window turns", 0, 0,
+                       next);
     else if (rc < 0)
         lookup_unknown(c, "http_start", "cannot start the look-up", 0, 0, 0);
 }
@@ -645,7 +671,8 @@ static int lookup_page(struct call *c, int64_t *next)
     char *url = tok ? malloc(strlen(w->base) + strlen(tok) + 120) : NULL;
     int rc = -1;
     if (url) {
-        sprintf(url, "%s/2/statuses/user_timeline.json?access_token=%s&count=%d&page=%d&trim_user=1",
+        sprintf(url,
+                "%s/2/statuses/user_timeline.json?access_token=%s&count=%d&page=%d&trim_user=1",
                 w->base, tok, WB_PAGE, c->page);
         struct hd_http_req req = {.struct_size = sizeof(req), .method = "GET", .url = url};
         c->phase = PH_LOOKUP;
@@ -665,10 +692,14 @@ static int lookup_start(struct weibo *w, struct hd_op *op)
     c->state = op->adapter_state ? json_loads(op->adapter_state, 0, NULL) : NULL;
     if (!json_is_string(json_object_get(c->state, "norm_sha256"))) {
         if (op->kind == HD_OP_RECONCILE) /* send() records before it posts: nothing went out */
-            return later(c, HD_OUT_RETRY, "never_sent", "no send was recorded for this "
-                         "delivery: nothing reached Weibo", 0);
-        return later(c, HD_OUT_REJECTED, "no_record", "nothing recorded to look the post up "
-                     "by: check the account by hand", 0);
+            return later(c, HD_OUT_RETRY, "never_sent",
+                         "no send was recorded for this "
+                         "delivery: nothing reached Weibo",
+                         0);
+        return later(c, HD_OUT_REJECTED, "no_record",
+                     "nothing recorded to look the post up "
+                     "by: check the account by hand",
+                     0);
     }
     c->horizon = state_int(c->state, "first_sent_at") - w->skew_ms;
     c->page = 1;
@@ -692,7 +723,7 @@ int hd_weibo_poll(void *state, struct hd_op *op)
     return lookup_start(state, op);
 }
 
-/* ---- destroy ---------------------------------------------------------------------------------- */
+/* ---- destroy --------------------------------------------------------------------------------- */
 
 static void on_destroy(void *arg, const struct hd_http_resp *r)
 {
@@ -702,8 +733,7 @@ static void on_destroy(void *arg, const struct hd_http_resp *r)
     c->http = NULL;
     if (r->error != HD_HTTP_OK) {
         /* destroying again is harmless: a post already gone answers 20101 */
-        done(c, r->error == HD_HTTP_CANCELLED && !r->request_sent ? HD_OUT_CANCELLED
-                                                                  : HD_OUT_RETRY,
+        done(c, r->error == HD_HTTP_CANCELLED && !r->request_sent ? HD_OUT_CANCELLED : HD_OUT_RETRY,
              "http_error", r->error_text, 0, 0, NULL, NULL, 0);
         return;
     }
@@ -716,8 +746,8 @@ static void on_destroy(void *arg, const struct hd_http_resp *r)
     if (!code && r->status == 200)
         done(c, HD_OUT_DELIVERED, "destroyed", NULL, 200, 0, c->op->remote_id, NULL, 0);
     else if (!code)
-        done(c, r->status >= 500 ? HD_OUT_RETRY : HD_OUT_REJECTED, "http_error", r->body,
-             r->status, 0, NULL, NULL, 0);
+        done(c, r->status >= 500 ? HD_OUT_RETRY : HD_OUT_REJECTED, "http_error", r->body, r->status,
+             0, NULL, NULL, 0);
     else if (cls == HD_WB_GONE)
         done(c, HD_OUT_DELIVERED, "already_gone", detail, r->status, code, NULL, NULL, 0);
     else if (cls == HD_WB_REAUTH)
@@ -741,14 +771,20 @@ int hd_weibo_retract(void *state, struct hd_op *op)
     if (!c)
         return -1;
     if (!w->retract_ok)
-        return later(c, HD_OUT_REJECTED, "retract_disabled", "statuses/destroy is off for this "
-                     "instance (retract: false): delete the post by hand", 0);
+        return later(c, HD_OUT_REJECTED, "retract_disabled",
+                     "statuses/destroy is off for this "
+                     "instance (retract: false): delete the post by hand",
+                     0);
     if (!id || !*id || strspn(id, "0123456789") != strlen(id))
-        return later(c, HD_OUT_REJECTED, "no_post_id", "no post id is known for this delivery: "
-                     "delete the post by hand", 0);
+        return later(c, HD_OUT_REJECTED, "no_post_id",
+                     "no post id is known for this delivery: "
+                     "delete the post by hand",
+                     0);
     if (!budget(c, 0, &next, &which))
-        return later(c, HD_OUT_RETRY_AFTER, "budget_calls", "the calls budget is spent until "
-                     "the window turns", next);
+        return later(c, HD_OUT_RETRY_AFTER, "budget_calls",
+                     "the calls budget is spent until "
+                     "the window turns",
+                     next);
     char *tok = hd_weibo_form_escape(w->token);
     char *body = tok ? malloc(strlen(tok) + strlen(id) + 32) : NULL;
     char url[2100];
@@ -757,8 +793,12 @@ int hd_weibo_retract(void *state, struct hd_op *op)
     if (body) {
         sprintf(body, "access_token=%s&id=%s", tok, id);
         const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded"};
-        struct hd_http_req req = {.struct_size = sizeof(req), .method = "POST", .url = url,
-                                  .headers = hdrs, .n_headers = 1, .body = body,
+        struct hd_http_req req = {.struct_size = sizeof(req),
+                                  .method = "POST",
+                                  .url = url,
+                                  .headers = hdrs,
+                                  .n_headers = 1,
+                                  .body = body,
                                   .body_len = strlen(body)};
         c->phase = PH_POST;
         rc = w->svc->http_request(w->inst, &req, on_destroy, c, &c->http);

@@ -22,10 +22,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define WB_TEXT_MAX   140
-#define WB_PIC_MAX    (5 * 1024 * 1024) /* a picture must be smaller than this (§2.1) */
-#define WB_ELLIPSIS   "\xe2\x80\xa6"     /* U+2026, weighs 1 */
-#define WB_FULL_HASH  0xff03             /* ＃, removed by the adapter along with '#' */
+#define WB_TEXT_MAX  140
+#define WB_PIC_MAX   (5 * 1024 * 1024) /* a picture must be smaller than this (§2.1) */
+#define WB_ELLIPSIS  "\xe2\x80\xa6"    /* U+2026, weighs 1 */
+#define WB_FULL_HASH 0xff03            /* ＃, removed by the adapter along with '#' */
 
 /* The code point at s[*i] (s NUL-terminated); *i moves past it. -1 (and *i past one byte) for a
  * byte sequence that is not strict UTF-8 (overlong, surrogate, above U+10FFFF, truncated). */
@@ -141,7 +141,7 @@ static inline size_t wb_cut(const char *s, long max_weight, long *weight)
     return best;
 }
 
-/* ---- URLs --------------------------------------------------------------------------------- */
+/* ---- URLs ------------------------------------------------------------------------------------ */
 
 static inline int wb_url_char(unsigned char c)
 {
@@ -178,7 +178,9 @@ static inline int wb_next_url(const char *s, size_t *pos, size_t *start, size_t 
  * with user info (an '@' before the path) never qualifies: its host is not what it seems. */
 static inline int wb_url_under(const char *url, size_t len, const char *domain)
 {
-    size_t i = strncasecmp(url, "https://", 8) == 0 ? 8 : strncasecmp(url, "http://", 7) == 0 ? 7 : 0;
+    size_t i = strncasecmp(url, "https://", 8) == 0  ? 8
+               : strncasecmp(url, "http://", 7) == 0 ? 7
+                                                     : 0;
     if (!i || !domain || !*domain)
         return 0;
     size_t h = i;
@@ -214,7 +216,7 @@ static inline int wb_has_secure_link(const char *s, const char *const *domains, 
     return 0;
 }
 
-/* ---- topics and similarity ------------------------------------------------------------------ */
+/* ---- topics and similarity ------------------------------------------------------------------- */
 
 /* 1 when the text holds a topic tag: '#', at least one character, '#' (§2.1: no #话题词#). */
 static inline int wb_has_topic(const char *s)

@@ -1,39 +1,72 @@
 /*
  * herald channel adapter ABI.
  *
- * This header and <herald/services.h> are the only things an adapter includes. An adapter is a
- * `struct hd_channel`: a versioned table of callbacks plus a config key table. The core creates
- * one adapter state per configured channel instance (e.g. "webhook:ops"), renders each item
- * through the adapter's pure render(), and runs sends, retractions, status polls and
- * reconciliations through the asynchronous callbacks below. Every asynchronous operation reports
- * exactly one struct hd_outcome through hd_services.complete().
+ * This header and <herald/services.h> are the only things an adapter includes (with libc, and
+ * whatever libraries it links itself, e.g. jansson). An adapter is a `struct hd_channel`: a
+ * versioned table of callbacks plus a config key table. The core creates one adapter state per
+ * configured channel instance (e.g. "webhook:ops"), renders each item through the adapter's pure
+ * render(), and runs sends, retractions, status polls and reconciliations through the
+ * asynchronous callbacks below. Every asynchronous operation reports exactly one struct
+ * hd_outcome through hd_services.complete(). docs/ADAPTERS.md explains all of this with a worked
+ * example (examples/adapter-smsbulletin/); herald-conformance checks it.
  *
- * Contracts (read these before writing an adapter; docs/ADAPTERS.md explains them with examples):
+ * Threads and blocking. The core calls every callback on its one event-loop thread, and every
+ * service must be called from that thread. Never block it: no synchronous network I/O, no sleep,
+ * no waiting on a lock held elsewhere. create() may read small local files (a certificate, a
+ * default image). Do not start threads that call services, install signal handlers, fork, exit,
+ * or change process-wide state (locale, working directory, environment, umask).
  *
  * Ownership. Everything the core hands to a callback (item, render context, op, payload) is
  * borrowed: valid until the callback returns, or for an op until the adapter calls complete() for
  * it. Strings in an outcome are copied by complete(); the adapter keeps ownership of them.
- * render() allocates its payload with malloc(); the core frees it with free().
+ * render() allocates its payload with malloc(); the core frees it with free() (also after a
+ * reject, if set). Response bodies the adapter gives the core (inbound) are malloc'd likewise.
  *
  * Exactly one completion. send(), retract(), poll_status() and reconcile() return 0 when they
  * took the op; they must then call complete() exactly once, and never from inside the call that
  * took the op (defer through the core's HTTP client or a timer). A non-zero return means the op
  * was not taken and complete() must not be called; the core treats it as HD_OUT_RETRY with
- * reason "adapter_refused".
+ * reason "adapter_refused". After complete() the op is gone: do not touch it again.
  *
- * Cancellation. On shutdown, or when an operator cancels, the core calls cancel() for each op in
- * flight. The adapter stops what it can and completes the op: HD_OUT_CANCELLED if nothing reached
- * the platform, HD_OUT_UNKNOWN if something may have. An op that has not completed when the drain
- * timeout passes is recorded as unknown and reconciled at the next start.
+ * Cancellation. On shutdown (after the drain timeout), and when an op outlives its deadline, the
+ * core calls cancel() once for an op in flight (never after complete()). The adapter stops what
+ * it can and completes the op, inside cancel() or later: HD_OUT_CANCELLED if nothing reached the
+ * platform, HD_OUT_UNKNOWN if something may have (a non-idempotent adapter must not claim
+ * "cancelled" once a state-changing request was sent). An op that has not completed when the
+ * drain ends is recorded as unknown and reconciled at the next start.
+ *
+ * Destruction. destroy() is called when no op of the instance is in flight (at shutdown, and
+ * when a reload or new credentials recreate the instance). It must cancel the adapter's own
+ * timers (timer_cancel: their callbacks never run) and HTTP calls (http_cancel: their callbacks
+ * still run once, later, possibly after destroy() returned, so they must not use the freed
+ * state: detach them, as channels/weibo/weibo.c does). After destroy() the adapter calls no
+ * service.
  *
  * Purity. render() must depend only on its arguments and the instance configuration: no clock,
- * no randomness, no I/O. The conformance kit checks this.
+ * no randomness, no I/O, no state changed by earlier sends. It may be called several times for
+ * one delivery (each attempt renders again), and by tools (herald-conformance renders with
+ * different clocks and compares the bytes); never assume a send follows.
+ *
+ * Classifying what the platform said (docs/ADAPTERS.md has the table and the built-ins'
+ * examples): success -> delivered (or accepted when the result comes later); nothing reached the
+ * platform (could not connect, refused before sending, 5xx of a stateless gateway) -> retry;
+ * the request may have reached it and the answer is lost (timeout, connection dropped after
+ * sending) -> unknown, except that an idempotent adapter may say retry; rate limit or quota ->
+ * retry_after with the time; expired token the adapter can refresh -> refresh_credentials;
+ * revoked credentials, suspended account, anything a person must fix -> needs_operator; this
+ * content can never go (too long, forbidden words, bad media) -> rejected.
  *
  * Growth. abi_version changes only when an existing field changes meaning. New callbacks and
  * fields are appended at the end of the structs; struct_size tells the core which ones an adapter
- * knows, and the core tells adapters the same through the struct_size fields of what it passes.
- * An outcome kind the core does not know is treated as HD_OUT_UNKNOWN (the safe reading: the
- * platform may have acted, so reconcile before sending again).
+ * knows, and the core tells adapters the same through the struct_size fields of what it passes
+ * (test with HD_STRUCT_HAS before reading a field added after the first release). The core
+ * reads an adapter's struct hd_channel only up to its struct_size: callbacks appended later read
+ * as NULL for an adapter built against an older header; one smaller than ABI 1's first release
+ * (everything up to inbound) is refused. An outcome
+ * kind the core does not know is treated as HD_OUT_UNKNOWN (the safe reading: the platform may
+ * have acted, so reconcile before sending again); a capability bit it does not know makes it
+ * refuse the adapter. New outcome kinds, op kinds and capability bits are appended before their
+ * _MAX; the core never calls a callback for an op kind the adapter's struct_size does not cover.
  */
 #ifndef HERALD_CHANNEL_H
 #define HERALD_CHANNEL_H
@@ -56,11 +89,16 @@ extern "C" {
 #endif
 /* What else must match between the core and an adapter built apart from it. */
 #define HD_BUILD_SIGNATURE                                                                         \
-    "herald-abi=" HD_STR(HD_ABI_VERSION) ";ptr=" HD_STR(__SIZEOF_POINTER__) ";long=" HD_STR(      \
+    "herald-abi=" HD_STR(HD_ABI_VERSION) ";ptr=" HD_STR(__SIZEOF_POINTER__) ";long=" HD_STR(       \
         __SIZEOF_LONG__) ";endian=" HD_ENDIAN_
 
 struct hd_services;
-struct hd_instance;
+struct hd_instance; /* opaque: one configured channel instance, handed to create() */
+
+/* Non-zero when `ptr` (a struct with a struct_size first member, e.g. the op or the item the core
+ * passes, or the services table) is large enough to hold `field`. */
+#define HD_STRUCT_HAS(ptr, type, field)                                                            \
+    ((size_t)(ptr)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* ---- configuration keys ------------------------------------------------------------------ */
 
@@ -78,6 +116,11 @@ enum hd_conf_type {
     HD_CONF_TYPE_MAX
 };
 
+/* One setting of the adapter's table (the same tables check the configuration and generate
+ * `heraldd --list-channels`). Names are [a-z][a-z0-9_]*, unique, and never one of the core's
+ * per-instance settings (timeout, retry_*, targets, ...: those every instance has already).
+ * Every key needs help text; a required key has no default; a default must parse and be within
+ * bounds. The registry refuses an adapter whose table breaks a rule. */
 struct hd_conf_key {
     const char *name;
     enum hd_conf_type type;
@@ -110,8 +153,8 @@ struct hd_item {
     const char *title;
     const char *summary;
     const char *body_html;
-    const char *body_text; /* NULL when the item carries none */
-    const char *doc_number; /* 文号, may be NULL */
+    const char *body_text;   /* NULL when the item carries none */
+    const char *doc_number;  /* 文号, may be NULL */
     const char *approved_at; /* RFC 3339 as received */
     int64_t approved_at_ms;
     int64_t not_before_ms; /* 0 when absent */
@@ -126,7 +169,8 @@ struct hd_item {
     size_t json_len;
 };
 
-/* ---- rendering -------------------------------------------------------------------------------- */
+/* ---- rendering --------------------------------------------------------------------------------
+ */
 
 /* The result of another instance's delivery of the same item (DESIGN: depends_on). */
 struct hd_dep_result {
@@ -154,17 +198,34 @@ struct hd_payload {
     char summary[160]; /* one line for logs and the dashboard, e.g. the rendered title */
 };
 
-/* render() return values */
+/* render() return values (anything else counts as HD_RENDER_REJECT) */
 #define HD_RENDER_OK     0
 #define HD_RENDER_REJECT 1 /* this content cannot go to this channel: the delivery fails */
 
 /* ---- outcomes: the one list (DESIGN.md, "Adapter outcomes") --------------------------------- */
 
+/*
+ * What each outcome means, by op kind (the core's reaction is in docs/states.md):
+ *   send:      delivered = public now; accepted = the platform took it, poll_status() at at_ms
+ *              (remote_id = the ref to poll); retry = not done, safe to send again after a
+ *              backoff; retry_after = not before at_ms (not counted as an attempt); unknown = may
+ *              have been done (idempotent adapters: sent again with the same key; others:
+ *              reconcile()); cancelled = nothing reached the platform.
+ *   retract:   delivered = withdrawn, also when it was gone already; rejected / needs_operator =
+ *              cannot be withdrawn by herald (a manual action); anything else = try again later.
+ *   poll:      delivered = now public (url); accepted = still in progress, ask again at at_ms;
+ *              rejected = the platform refused it after all (reason "removed_externally" when it
+ *              was published and then taken down); anything else = ask again later.
+ *   reconcile: delivered / accepted = the platform has it; retry = it does not, sending again is
+ *              safe; rejected = it refused it; unknown = still cannot tell (ask again at at_ms
+ *              when given, else after a backoff).
+ * needs_operator on any op parks the instance until a person acts (heraldctl credentials set).
+ */
 enum hd_outcome_kind {
-    HD_OUT_DELIVERED,           /* done: remote_id, url */
-    HD_OUT_ACCEPTED,            /* the platform took it, result later: remote_id = ref, at_ms = poll */
-    HD_OUT_RETRY,               /* transient failure */
-    HD_OUT_RETRY_AFTER,         /* rate limit or quota: not before at_ms */
+    HD_OUT_DELIVERED,   /* done: remote_id, url */
+    HD_OUT_ACCEPTED,    /* the platform took it, result later: remote_id = ref, at_ms = poll */
+    HD_OUT_RETRY,       /* transient failure */
+    HD_OUT_RETRY_AFTER, /* rate limit or quota: not before at_ms */
     HD_OUT_REFRESH_CREDENTIALS, /* token invalid and refreshable: refresh once, retry now */
     HD_OUT_NEEDS_OPERATOR,      /* a person must act: the instance is parked */
     HD_OUT_REJECTED,            /* permanent for this content */
@@ -175,7 +236,8 @@ enum hd_outcome_kind {
 
 struct hd_outcome {
     enum hd_outcome_kind kind;
-    const char *reason;        /* short code: "http_503", "wechat_45009", "timeout" */
+    const char *reason;        /* short code [a-z0-9_]: "http_503", "wechat_45009", "timeout";
+                                  always set for anything but delivered/accepted */
     const char *detail;        /* one human-readable line; never a secret */
     int http_status;           /* 0 when there was no HTTP response */
     const char *platform_code; /* the platform's own error code, e.g. "87014" */
@@ -195,10 +257,8 @@ enum hd_op_kind {
 };
 
 /*
- * One asynchronous operation. Owned by the core, borrowed by the adapter until complete().
- * For HD_OP_RECONCILE the outcome means: delivered/accepted = the platform has it; retry = it does
- * not, sending again is safe; unknown = still cannot tell (reconcile again later).
- * For HD_OP_RETRACT: delivered = withdrawn (also when the platform says it is already gone).
+ * One asynchronous operation. Owned by the core, borrowed by the adapter until complete(): the
+ * pointer passed to complete() must be this one. The outcome meanings per kind are above.
  */
 struct hd_op {
     size_t struct_size;
@@ -213,7 +273,8 @@ struct hd_op {
     const char *adapter_state; /* what the adapter persisted for this delivery (JSON), or NULL */
     int attempt;               /* 1 for the first attempt of this op kind */
     int is_update;
-    int64_t deadline_ms; /* finish by then: the core's per-instance timeout */
+    int64_t deadline_ms; /* finish by then (epoch ms, twice the instance's `timeout`); an op
+                            still running well after it gets cancel() */
     void *adapter_data;  /* free for the adapter's use while the op is in flight */
 };
 
@@ -231,7 +292,7 @@ struct hd_inbound_req {
 };
 
 struct hd_inbound_resp {
-    int status;
+    int status; /* 0: 200. inbound() returning non-zero answers 500 whatever is set here */
     char content_type[64];
     char *body; /* malloc'd by the adapter, freed by the core */
     size_t body_len;
@@ -246,12 +307,7 @@ struct hd_inbound_resp {
 #define HD_CAP_MULTI_TARGET (1u << 4) /* one delivery per target (street, board/area) */
 #define HD_CAP_POLL         (1u << 5) /* results can arrive later (accepted → poll_status) */
 
-enum hd_on_revision {
-    HD_REV_UPDATE,
-    HD_REV_IGNORE,
-    HD_REV_RETRACT_AND_REPUBLISH,
-    HD_REV_MAX
-};
+enum hd_on_revision { HD_REV_UPDATE, HD_REV_IGNORE, HD_REV_RETRACT_AND_REPUBLISH, HD_REV_MAX };
 
 /* ---- the adapter --------------------------------------------------------------------------- */
 
@@ -267,10 +323,11 @@ struct hd_channel {
     const struct hd_conf_key *keys; /* terminated by an entry with name == NULL */
 
     /* Validate the instance's configuration (already checked against `keys`) and set up.
-     * `inst` and `svc` stay valid until destroy(). Write a one-line reason to err on failure. */
+     * `inst` and `svc` stay valid until destroy(). Write a one-line reason to err on failure
+     * (return non-zero; *state is then ignored and destroy() is not called). */
     int (*create)(struct hd_instance *inst, const struct hd_services *svc, void **state, char *err,
                   size_t errlen);
-    /* Called after every op completed or was abandoned. NULL-safe. */
+    /* Called when no op is in flight (see "Destruction" above). May be NULL. */
     void (*destroy)(void *state);
 
     /* Pure: item + context -> payload. HD_RENDER_REJECT with a reason in err when the item cannot
@@ -282,6 +339,7 @@ struct hd_channel {
     int (*retract)(void *state, struct hd_op *op);     /* NULL unless HD_CAP_RETRACT */
     int (*poll_status)(void *state, struct hd_op *op); /* NULL unless HD_CAP_POLL */
     int (*reconcile)(void *state, struct hd_op *op);   /* NULL for idempotent adapters */
+    /* May be NULL (ops then run to their own timeout). See "Cancellation" above. */
     void (*cancel)(void *state, struct hd_op *op);
 
     /* Inbound route: called for requests on the instance's own listener (config keys
@@ -290,9 +348,19 @@ struct hd_channel {
     int (*inbound)(void *state, const struct hd_inbound_req *req, struct hd_inbound_resp *resp);
 };
 
-/* The one symbol a loadable adapter (.so) exports. */
+/* The one symbol a loadable adapter (.so) exports: it returns a pointer to a static struct
+ * hd_channel that stays valid while the .so is loaded. Keep everything else in the .so static
+ * (or hidden): heraldd resolves nothing else from it. */
 typedef const struct hd_channel *hd_channel_entry_fn(void);
 #define HD_CHANNEL_ENTRY "hd_channel_entry"
+/* Defines the entry point of a loadable adapter, exported even when the .so is built with
+ * -fvisibility=hidden (recommended): HD_CHANNEL_EXPORT(channel) after the struct. */
+#define HD_CHANNEL_EXPORT(chan)                                                                    \
+    __attribute__((visibility("default"))) hd_channel_entry_fn hd_channel_entry;               \
+    const struct hd_channel *hd_channel_entry(void)                                                \
+    {                                                                                              \
+        return &(chan);                                                                            \
+    }
 
 #ifdef __cplusplus
 }

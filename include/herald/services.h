@@ -9,6 +9,10 @@
  *
  * Asynchronous services follow the ABI's rule: a call that returns 0 invokes its callback exactly
  * once and never from inside the call; a call that returns non-zero never invokes it.
+ *
+ * Growth: services are appended at the end. An adapter that uses one added after ABI 1's first
+ * release checks first that the core it runs in has it:
+ *     if (HD_STRUCT_HAS(svc, struct hd_services, time_format)) ...
  */
 #ifndef HERALD_SERVICES_H
 #define HERALD_SERVICES_H
@@ -116,7 +120,9 @@ struct hd_services {
 
     int (*http_request)(struct hd_instance *inst, const struct hd_http_req *req, hd_http_cb *cb,
                         void *arg, struct hd_http_call **call);
-    /* The callback still runs once, with error HD_HTTP_CANCELLED. */
+    /* The callback still runs once, later (never inside http_cancel), with error
+     * HD_HTTP_CANCELLED (request_sent says whether the request may have reached the server).
+     * Only for a call whose callback has not run yet. */
     void (*http_cancel)(struct hd_http_call *call);
     /* A response header of the call being reported, or NULL. Only inside the http callback. */
     const char *(*http_header)(const struct hd_http_resp *resp, const char *name);
@@ -175,6 +181,12 @@ struct hd_services {
     int (*quota_take)(struct hd_instance *inst, const char *name, int64_t n, int64_t *next_ms);
     /* What is left in the current window (-1 for an unknown budget). */
     int64_t (*quota_left)(struct hd_instance *inst, const char *name);
+
+    /* RFC 3339 text of an epoch-ms time at a UTC offset in minutes, e.g.
+     * "2026-03-02T09:30:00+08:00" (offset 0 gives "Z"); out holds at least 40 bytes. */
+    void (*time_format)(int64_t epoch_ms, int offset_min, char *out, size_t len);
+    /* The UTC offset in minutes of an RFC 3339 time as written ("Z" and unparsable: 0). */
+    int (*time_offset)(const char *rfc3339);
 };
 
 #define HD_QUOTA_EXHAUSTED 1

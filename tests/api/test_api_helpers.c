@@ -31,8 +31,10 @@ static void test_cursor_round_trip(void **state)
 
 static void test_cursor_refuses_junk(void **state)
 {
-    static const char *const bad[] = {"", "%%%", "e30", /* {} */ "bnVsbA", /* null */
-                                      "WzEsMiwz", /* [1,2,3 (truncated) */ "a b", "=="};
+    static const char *const bad[] = {"",         "%%%",
+                                      "e30",      /* {} */ "bnVsbA", /* null */
+                                      "WzEsMiwz", /* [1,2,3 (truncated) */ "a b",
+                                      "=="};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_null(hd_api_cursor_parse(bad[i]));
     char big[2000];
@@ -82,8 +84,10 @@ static void test_roles(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cursor_round_trip), cmocka_unit_test(test_cursor_refuses_junk),
-        cmocka_unit_test(test_times_in_the_zone), cmocka_unit_test(test_text_repaired),
+        cmocka_unit_test(test_cursor_round_trip),
+        cmocka_unit_test(test_cursor_refuses_junk),
+        cmocka_unit_test(test_times_in_the_zone),
+        cmocka_unit_test(test_text_repaired),
         cmocka_unit_test(test_roles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,12 +29,12 @@ static void test_widths(void **state)
 {
     assert_int_equal(ctl_width("abc"), 3);
     assert_int_equal(ctl_width("信息公开"), 8);
-    assert_int_equal(ctl_width("ＡＢ"), 4);            /* fullwidth forms */
-    assert_int_equal(ctl_width("《规定》"), 8);         /* CJK punctuation */
-    assert_int_equal(ctl_width("e\xcc\x81"), 1);        /* e + combining acute */
-    assert_int_equal(ctl_width("a\x1b[31mb"), 7);       /* ESC counts, and prints as ? */
-    assert_int_equal(ctl_width("\xff"), 1);             /* invalid byte */
-    assert_int_equal(ctl_width("“越秀”"), 6);           /* ambiguous quotes: 1 each */
+    assert_int_equal(ctl_width("ＡＢ"), 4);       /* fullwidth forms */
+    assert_int_equal(ctl_width("《规定》"), 8);   /* CJK punctuation */
+    assert_int_equal(ctl_width("e\xcc\x81"), 1);  /* e + combining acute */
+    assert_int_equal(ctl_width("a\x1b[31mb"), 7); /* ESC counts, and prints as ? */
+    assert_int_equal(ctl_width("\xff"), 1);       /* invalid byte */
+    assert_int_equal(ctl_width("“越秀”"), 6);     /* ambiguous quotes: 1 each */
     assert_int_equal(ctl_width(""), 0);
 }
 

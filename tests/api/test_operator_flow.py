@@ -18,8 +18,10 @@ def run(env, *args, **kw):
 
 
 def test_fix_a_failed_delivery_with_heraldctl(kafka_bootstrap, tmp_workdir):
+    # (breaker_failures above the attempts made here: an open breaker would hold the retry
+    # until its next probe, breaker_reset later; that is the engine's business, not this flow's)
     env = Env(tmp_workdir, kafka_bootstrap, "flow",
-              webhook={"max_attempts": 3, "retry_base": "20ms"}).start()
+              webhook={"max_attempts": 3, "retry_base": "20ms", "breaker_failures": 20}).start()
     docs = [restamp(d) for d in seed_items()[:3]]
     env.produce(docs[:2])
     env.wait_states({"delivered": 4})
@@ -64,11 +66,10 @@ def test_fix_a_failed_delivery_with_heraldctl(kafka_bootstrap, tmp_workdir):
     assert done["id"] == d["id"]
     out = run(env, "show", item["id"])
     assert "OPERATOR retry by desk: 对方接口已修复" in out
-    assert out.rstrip().splitlines()[-1].endswith("sending -> delivered (delivered)") or \
-        "-> delivered" in out.split("对方接口已修复")[-1]
+    assert "-> delivered" in out.split("对方接口已修复")[-1]
     assert run(env, "deliveries", "--state", "failed") == "(none)\n"
     assert "ALERTS" not in run(env, "status")
-    assert item["id"] in env.sim.received("webhook")["by_key"].__repr__()
+    assert any(item["id"] in k for k in env.sim.received("webhook")["by_key"])
     assert env.h.stop() == 0
 
 

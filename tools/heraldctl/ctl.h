@@ -21,13 +21,13 @@ enum {
 };
 
 struct ctl {
-    char url[1024];   /* http://127.0.0.1:8470 (no trailing slash) */
-    char *token;      /* owned, wiped at exit; NULL when none */
+    char url[1024]; /* http://127.0.0.1:8470 (no trailing slash) */
+    char *token;    /* owned, wiped at exit; NULL when none */
     char token_src[1100];
     long timeout_s;
-    int json;         /* --json */
-    int tty;          /* stdout is a terminal */
-    int width;        /* terminal columns (0: do not truncate) */
+    int json;  /* --json */
+    int tty;   /* stdout is a terminal */
+    int width; /* terminal columns (0: do not truncate) */
 };
 
 /* ---- HTTP (ctl_http.c) --------------------------------------------------------------------- */

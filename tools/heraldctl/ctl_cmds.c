@@ -15,11 +15,10 @@
 /* "2 delivered, 1 failed" from {"delivered": 2, "failed": 1} */
 static void summarize(json_t *counts, char *out, size_t len)
 {
-    static const char *const order[] = {"failed",      "manual_action", "parked",
-                                        "waiting_retry", "pending",     "held",
-                                        "sending",     "publishing",    "reconciling",
-                                        "retracting",  "delivered",     "retracted",
-                                        "expired",     "cancelled",     "removed_externally"};
+    static const char *const order[] = {
+        "failed",    "manual_action", "parked",     "waiting_retry", "pending",
+        "held",      "sending",       "publishing", "reconciling",   "retracting",
+        "delivered", "retracted",     "expired",    "cancelled",     "removed_externally"};
     out[0] = '\0';
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         json_int_t n = json_integer_value(json_object_get(counts, order[i]));
@@ -58,16 +57,15 @@ static void why(json_t *d, char *out, size_t len)
 
 static void channels_table(struct ctl *c, json_t *channels)
 {
-    static const char *const heads[] = {"CHANNEL",      "HEALTH", "BACKLOG", "IN FLIGHT",
-                                        "FAILED",       "DELIVERED 24H", "BREAKER",
-                                        "LAST SUCCESS", "LAST ERROR"};
+    static const char *const heads[] = {"CHANNEL",   "HEALTH",       "BACKLOG",
+                                        "IN FLIGHT", "FAILED",       "DELIVERED 24H",
+                                        "BREAKER",   "LAST SUCCESS", "LAST ERROR"};
     struct ctl_table *t = ctl_table_new(9, heads, 8);
     for (int i = 2; i <= 5; i++)
         ctl_table_right(t, i);
     size_t i;
     json_t *ch;
-    json_array_foreach(channels, i, ch)
-    {
+    json_array_foreach (channels, i, ch) {
         char backlog[32], inflight[64], failed[32], d24[32], ts[40], health[96];
         snprintf(health, sizeof(health), "%s%s", ctl_s(ch, "health"),
                  json_is_true(json_object_get(ch, "needs_reauthorization"))
@@ -76,9 +74,8 @@ static void channels_table(struct ctl *c, json_t *channels)
         snprintf(inflight, sizeof(inflight), "%lld/%lld",
                  (long long)json_integer_value(json_object_get(ch, "in_flight")),
                  (long long)json_integer_value(json_object_get(ch, "max_in_flight")));
-        const char *err = json_is_true(json_object_get(ch, "parked"))
-                              ? ctl_s(ch, "parked_reason")
-                              : ctl_s(ch, "last_error");
+        const char *err = json_is_true(json_object_get(ch, "parked")) ? ctl_s(ch, "parked_reason")
+                                                                      : ctl_s(ch, "last_error");
         const char *cells[] = {ctl_s(ch, "id"),
                                health,
                                ctl_fmt(ch, "backlog", backlog, sizeof(backlog)),
@@ -133,8 +130,7 @@ int ctl_status(struct ctl *c, int argc, char **argv)
     size_t i;
     if (json_array_size(alerts)) {
         printf("\nALERTS\n");
-        json_array_foreach(alerts, i, a)
-        {
+        json_array_foreach (alerts, i, a) {
             printf("  %s  ", strcmp(ctl_s(a, "level"), "error") == 0 ? "!!" : " !");
             ctl_put_text(stdout, ctl_s(a, "message"));
             printf("\n");
@@ -146,11 +142,12 @@ int ctl_status(struct ctl *c, int argc, char **argv)
     return CTL_OK;
 }
 
-/* ---- items ------------------------------------------------------------------------------------ */
+/* ---- items ------------------------------------------------------------------------------------
+ */
 
 struct list_opts {
-    const char *state, *channel, *category, *publisher, *column, *since, *until, *search,
-        *limit, *cursor, *item;
+    const char *state, *channel, *category, *publisher, *column, *since, *until, *search, *limit,
+        *cursor, *item;
     int all;
 };
 
@@ -173,19 +170,44 @@ static int on_list(int o, const char *arg, void *ud)
 {
     struct list_opts *l = ud;
     switch (o) {
-    case O_STATE: l->state = arg; break;
-    case O_CHANNEL: l->channel = arg; break;
-    case O_CATEGORY: l->category = arg; break;
-    case O_PUBLISHER: l->publisher = arg; break;
-    case O_COLUMN: l->column = arg; break;
-    case O_SINCE: l->since = arg; break;
-    case O_UNTIL: l->until = arg; break;
-    case O_SEARCH: l->search = arg; break;
-    case O_LIMIT: l->limit = arg; break;
-    case O_CURSOR: l->cursor = arg; break;
-    case O_ALL: l->all = 1; break;
-    case O_ITEM: l->item = arg; break;
-    default: return 1;
+    case O_STATE:
+        l->state = arg;
+        break;
+    case O_CHANNEL:
+        l->channel = arg;
+        break;
+    case O_CATEGORY:
+        l->category = arg;
+        break;
+    case O_PUBLISHER:
+        l->publisher = arg;
+        break;
+    case O_COLUMN:
+        l->column = arg;
+        break;
+    case O_SINCE:
+        l->since = arg;
+        break;
+    case O_UNTIL:
+        l->until = arg;
+        break;
+    case O_SEARCH:
+        l->search = arg;
+        break;
+    case O_LIMIT:
+        l->limit = arg;
+        break;
+    case O_CURSOR:
+        l->cursor = arg;
+        break;
+    case O_ALL:
+        l->all = 1;
+        break;
+    case O_ITEM:
+        l->item = arg;
+        break;
+    default:
+        return 1;
     }
     return 0;
 }
@@ -193,8 +215,8 @@ static int on_list(int o, const char *arg, void *ud)
 /* Fetch every page (when all) of a list and print its rows with row(); the JSON array of
  * `key` from each page goes to stdout as one array with --json. */
 int ctl_list_pages(struct ctl *c, const char *base, char *query, size_t qlen, int all,
-                      const char *key, void (*row)(struct ctl_table *t, json_t *o),
-                      struct ctl_table *t)
+                   const char *key, void (*row)(struct ctl_table *t, json_t *o),
+                   struct ctl_table *t)
 {
     json_t *every = json_array();
     int rc = CTL_OK;
@@ -225,7 +247,8 @@ int ctl_list_pages(struct ctl *c, const char *base, char *query, size_t qlen, in
         } else {
             size_t i;
             json_t *o;
-            json_array_foreach(every, i, o) row(t, o);
+            json_array_foreach (every, i, o)
+                row(t, o);
             if (json_array_size(every))
                 ctl_table_print(t, stdout, c->width);
             else
@@ -240,9 +263,13 @@ static void item_row(struct ctl_table *t, json_t *o)
 {
     char ver[32], ts[40], sum[256];
     summarize(json_object_get(o, "deliveries"), sum, sizeof(sum));
-    const char *cells[] = {ctl_s(o, "id"),      ctl_fmt(o, "version", ver, sizeof(ver)),
-                           ctl_time(o, "approved_at", ts, sizeof(ts)), ctl_s(o, "category"),
-                           ctl_s(o, "publisher"), sum, ctl_s(o, "title")};
+    const char *cells[] = {ctl_s(o, "id"),
+                           ctl_fmt(o, "version", ver, sizeof(ver)),
+                           ctl_time(o, "approved_at", ts, sizeof(ts)),
+                           ctl_s(o, "category"),
+                           ctl_s(o, "publisher"),
+                           sum,
+                           ctl_s(o, "title")};
     ctl_table_add(t, cells);
 }
 
@@ -288,7 +315,8 @@ int ctl_items(struct ctl *c, int argc, char **argv)
     return rc;
 }
 
-/* ---- show -------------------------------------------------------------------------------------- */
+/* ---- show --------------------------------------------------------------------------------------
+ */
 
 static void timeline_line(json_t *e)
 {
@@ -310,10 +338,9 @@ static void timeline_line(json_t *e)
                      (long long)json_integer_value(json_object_get(e, "http_status")));
         if (http[0] && strncmp(ctl_s(e, "message"), http + 1, strlen(http + 1)) == 0)
             http[0] = '\0'; /* the message says it already */
-        snprintf(what, sizeof(what), "%s: %s%s%s%s%s%s", ctl_s(e, "op"),
-                 ctl_s(e, "outcome"), http, *ctl_s(e, "platform_code") ? " code " : "",
-                 ctl_s(e, "platform_code"), *ctl_s(e, "message") ? ": " : "",
-                 ctl_s(e, "message"));
+        snprintf(what, sizeof(what), "%s: %s%s%s%s%s%s", ctl_s(e, "op"), ctl_s(e, "outcome"), http,
+                 *ctl_s(e, "platform_code") ? " code " : "", ctl_s(e, "platform_code"),
+                 *ctl_s(e, "message") ? ": " : "", ctl_s(e, "message"));
     } else {
         snprintf(what, sizeof(what), "%s by %s%s%s", ctl_s(e, "action"), ctl_s(e, "who"),
                  *ctl_s(e, "reason") ? ": " : "", ctl_s(e, "reason"));
@@ -358,16 +385,15 @@ int ctl_show(struct ctl *c, int argc, char **argv)
     ctl_put_text(stdout, ctl_s(it, "column"));
     printf("\n  category: %s; approved %s\n\nDELIVERIES\n", ctl_s(it, "category"),
            ctl_time(it, "approved_at", ts, sizeof(ts)));
-    static const char *const heads[] = {"ID",       "VER",     "CHANNEL", "TARGET",
-                                        "STATE",    "ATTEMPTS", "UPDATED", "WHY / WHERE"};
+    static const char *const heads[] = {"ID",    "VER",      "CHANNEL", "TARGET",
+                                        "STATE", "ATTEMPTS", "UPDATED", "WHY / WHERE"};
     struct ctl_table *t = ctl_table_new(8, heads, 7);
     ctl_table_right(t, 0);
     ctl_table_right(t, 1);
     ctl_table_right(t, 5);
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(r, "deliveries"), i, d)
-    {
+    json_array_foreach (json_object_get(r, "deliveries"), i, d) {
         char idb[32], ver[32], att[32], w[1024];
         if (strcmp(ctl_s(d, "state"), "delivered") == 0 && *ctl_s(d, "url"))
             snprintf(w, sizeof(w), "%s", ctl_s(d, "url"));
@@ -386,12 +412,14 @@ int ctl_show(struct ctl *c, int argc, char **argv)
     ctl_table_print(t, stdout, c->width);
     ctl_table_free(t);
     printf("\nTIMELINE\n");
-    json_array_foreach(json_object_get(r, "timeline"), i, d) timeline_line(d);
+    json_array_foreach (json_object_get(r, "timeline"), i, d)
+        timeline_line(d);
     json_decref(r);
     return CTL_OK;
 }
 
-/* ---- deliveries ---------------------------------------------------------------------------------- */
+/* ---- deliveries
+ * ---------------------------------------------------------------------------------- */
 
 void ctl_delivery_row(struct ctl_table *t, json_t *d)
 {
@@ -435,18 +463,20 @@ int ctl_deliveries(struct ctl *c, int argc, char **argv)
     ctl_query_add(q, sizeof(q), "until", l.until);
     ctl_query_add(q, sizeof(q), "limit", l.limit);
     ctl_query_add(q, sizeof(q), "cursor", l.cursor);
-    static const char *const heads[] = {"ID",       "ITEM",    "VER", "CHANNEL", "STATE",
-                                        "ATTEMPTS", "UPDATED", "WHY"};
+    static const char *const heads[] = {"ID",    "ITEM",     "VER",     "CHANNEL",
+                                        "STATE", "ATTEMPTS", "UPDATED", "WHY"};
     struct ctl_table *t = ctl_table_new(8, heads, 7);
     ctl_table_right(t, 0);
     ctl_table_right(t, 2);
     ctl_table_right(t, 5);
-    rc = ctl_list_pages(c, "/api/v1/deliveries", q, sizeof(q), l.all, "deliveries", ctl_delivery_row, t);
+    rc = ctl_list_pages(c, "/api/v1/deliveries", q, sizeof(q), l.all, "deliveries",
+                        ctl_delivery_row, t);
     ctl_table_free(t);
     return rc;
 }
 
-/* ---- actions ---------------------------------------------------------------------------------- */
+/* ---- actions ----------------------------------------------------------------------------------
+ */
 
 struct act_opts {
     const char *reason, *channel;

@@ -27,13 +27,26 @@ static int on_dlq(int o, const char *arg, void *ud)
 {
     struct dlq_opts *d = ud;
     switch (o) {
-    case D_REJ: d->rejections = 1; break;
-    case D_DEL: d->deliveries = 1; break;
-    case D_LIMIT: d->limit = arg; break;
-    case D_ALL_REJ: d->all_rejections = 1; break;
-    case D_REPLAYED: d->replayed = 1; break;
-    case D_REASON: d->reason = arg; break;
-    default: return 1;
+    case D_REJ:
+        d->rejections = 1;
+        break;
+    case D_DEL:
+        d->deliveries = 1;
+        break;
+    case D_LIMIT:
+        d->limit = arg;
+        break;
+    case D_ALL_REJ:
+        d->all_rejections = 1;
+        break;
+    case D_REPLAYED:
+        d->replayed = 1;
+        break;
+    case D_REASON:
+        d->reason = arg;
+        break;
+    default:
+        return 1;
     }
     return 0;
 }
@@ -47,12 +60,8 @@ static void rejection_row(struct ctl_table *t, json_t *r)
              (long long)json_integer_value(json_object_get(r, "offset")));
     snprintf(what, sizeof(what), "%s%s", ctl_s(r, "detail"),
              json_is_string(json_object_get(r, "replayed_at")) ? " [replayed]" : "");
-    const char *cells[] = {id,
-                           ctl_time(r, "rejected_at", ts, sizeof(ts)),
-                           ctl_s(r, "reason"),
-                           src,
-                           ctl_fmt(r, "size", size, sizeof(size)),
-                           what};
+    const char *cells[] = {id,  ctl_time(r, "rejected_at", ts, sizeof(ts)), ctl_s(r, "reason"),
+                           src, ctl_fmt(r, "size", size, sizeof(size)),     what};
     ctl_table_add(t, cells);
 }
 
@@ -114,8 +123,8 @@ static int dlq_list(struct ctl *c, struct dlq_opts *o)
         if (!json)
             printf("%sFAILED DELIVERIES (retry with: heraldctl dlq replay D<n>)\n",
                    both ? "\n" : "");
-        static const char *const heads[] = {"ID",       "ITEM",    "VER", "CHANNEL", "STATE",
-                                            "ATTEMPTS", "UPDATED", "WHY"};
+        static const char *const heads[] = {"ID",    "ITEM",     "VER",     "CHANNEL",
+                                            "STATE", "ATTEMPTS", "UPDATED", "WHY"};
         struct ctl_table *t = ctl_table_new(8, heads, 7);
         ctl_table_right(t, 2);
         ctl_table_right(t, 5);
@@ -142,7 +151,7 @@ static long long dlq_id(const char *s, char *kind)
 
 static int dlq_show(struct ctl *c, const char *arg)
 {
-    char kind, path[PATH_LEN];
+    char kind = 0, path[PATH_LEN];
     long long id = dlq_id(arg, &kind);
     if (!id)
         return ctl_usage_error("dlq", "'%s' is not a dead-letter id (R<n> or D<n>)", arg);
@@ -178,16 +187,14 @@ static int dlq_show(struct ctl *c, const char *arg)
         json_t *d = json_object_get(r, "delivery"), *e;
         char ts[40];
         printf("delivery D%lld: %s version %lld on %s%s%s: %s\n  ", id, ctl_s(d, "item_id"),
-               (long long)json_integer_value(json_object_get(d, "version")),
-               ctl_s(d, "channel"), *ctl_s(d, "target") ? "/" : "", ctl_s(d, "target"),
-               ctl_s(d, "state"));
+               (long long)json_integer_value(json_object_get(d, "version")), ctl_s(d, "channel"),
+               *ctl_s(d, "target") ? "/" : "", ctl_s(d, "target"), ctl_s(d, "state"));
         ctl_put_text(stdout, ctl_s(d, "title"));
         printf("\n  reason: %s\n  detail: ", ctl_s(d, "reason"));
         ctl_put_text(stdout, ctl_s(d, "detail"));
         printf("\nattempts:\n");
         size_t i;
-        json_array_foreach(json_object_get(d, "attempt_log"), i, e)
-        {
+        json_array_foreach (json_object_get(d, "attempt_log"), i, e) {
             printf("  %s  %s %s", ctl_time(e, "at", ts, sizeof(ts)), ctl_s(e, "op"),
                    ctl_s(e, "outcome"));
             if (json_is_integer(json_object_get(e, "http_status")))
@@ -204,7 +211,7 @@ static int dlq_show(struct ctl *c, const char *arg)
 
 static int replay_one(struct ctl *c, const char *arg, const char *reason)
 {
-    char kind, path[PATH_LEN];
+    char kind = 0, path[PATH_LEN];
     long long id = dlq_id(arg, &kind);
     snprintf(path, sizeof(path), "/api/v1/dead-letters/%s/%lld/replay",
              kind == 'R' ? "rejections" : "deliveries", id);
@@ -261,8 +268,7 @@ int ctl_dlq(struct ctl *c, int argc, char **argv)
     for (int i = first; i < argc; i++) {
         char kind;
         if (!dlq_id(argv[i], &kind))
-            return ctl_usage_error("dlq", "'%s' is not a dead-letter id (R<n> or D<n>)",
-                                   argv[i]);
+            return ctl_usage_error("dlq", "'%s' is not a dead-letter id (R<n> or D<n>)", argv[i]);
     }
     int worst = CTL_OK;
     if (o.all_rejections) {
@@ -272,8 +278,7 @@ int ctl_dlq(struct ctl *c, int argc, char **argv)
             return rc;
         size_t i;
         json_t *r;
-        json_array_foreach(json_object_get(page, "rejections"), i, r)
-        {
+        json_array_foreach (json_object_get(page, "rejections"), i, r) {
             char id[32];
             snprintf(id, sizeof(id), "R%lld",
                      (long long)json_integer_value(json_object_get(r, "id")));
@@ -437,17 +442,16 @@ static int on_rep(int o, const char *arg, void *ud)
 static void rep_table(struct ctl *c, const char *title, json_t *rows, const char *key,
                       const char *name, int channel)
 {
-    static const char *const heads[] = {"",          "ITEMS",  "PUBLISHED", "RETRACTED",
-                                        "DELIVERIES", "DELIVERED", "FAILED", "IN PROGRESS",
-                                        "SUCCESS"};
+    static const char *const heads[] = {"",          "ITEMS",       "PUBLISHED",
+                                        "RETRACTED", "DELIVERIES",  "DELIVERED",
+                                        "FAILED",    "IN PROGRESS", "SUCCESS"};
     printf("\n%s\n", title);
     struct ctl_table *t = ctl_table_new(9, heads, 0);
     for (int i = 1; i < 9; i++)
         ctl_table_right(t, i);
     size_t i;
     json_t *r;
-    json_array_foreach(rows, i, r)
-    {
+    json_array_foreach (rows, i, r) {
         char label[600], n[8][32];
         if (name && *ctl_s(r, name))
             snprintf(label, sizeof(label), "%s %s", ctl_s(r, key), ctl_s(r, name));
@@ -524,8 +528,9 @@ int ctl_report(struct ctl *c, int argc, char **argv)
               "publisher", 0);
     rep_table(c, "BY PORTAL COLUMN", json_object_get(r, "by_column"), "column", NULL, 0);
     rep_table(c, "BY CATEGORY", json_object_get(r, "by_category"), "category", "label", 0);
-    rep_table(c, "BY CHANNEL (items = items routed to it; success = delivered / (delivered + "
-                 "failed))",
+    rep_table(c,
+              "BY CHANNEL (items = items routed to it; success = delivered / (delivered + "
+              "failed))",
               json_object_get(r, "by_channel"), "channel", NULL, 1);
     json_decref(r);
     return CTL_OK;
@@ -543,12 +548,23 @@ static int on_audit(int o, const char *arg, void *ud)
 {
     struct audit_opts *a = ud;
     switch (o) {
-    case U_ITEM: a->item = arg; break;
-    case U_CHANNEL: a->channel = arg; break;
-    case U_WHO: a->who = arg; break;
-    case U_ACTION: a->action = arg; break;
-    case U_LIMIT: a->limit = arg; break;
-    default: return 1;
+    case U_ITEM:
+        a->item = arg;
+        break;
+    case U_CHANNEL:
+        a->channel = arg;
+        break;
+    case U_WHO:
+        a->who = arg;
+        break;
+    case U_ACTION:
+        a->action = arg;
+        break;
+    case U_LIMIT:
+        a->limit = arg;
+        break;
+    default:
+        return 1;
     }
     return 0;
 }

@@ -50,8 +50,9 @@ const struct ctl_cmd ctl_cmds[] = {
      "failed deliveries, rejected messages) and one line per channel: health, backlog, in\n"
      "flight, failures, breaker and the last error.\n",
      ctl_status},
-    {"items", "[--state S] [--channel C] [--category C] [--publisher P] [--column PATH]\n"
-              "         [--since DATE] [--until DATE] [--search TEXT] [--limit N] [--all]",
+    {"items",
+     "[--state S] [--channel C] [--category C] [--publisher P] [--column PATH]\n"
+     "         [--since DATE] [--until DATE] [--search TEXT] [--limit N] [--all]",
      "list items, newest approval first",
      "Filters: --state lists items with a delivery in that state (failed, pending, ...; a\n"
      "comma-separated list), --channel items routed to a channel instance, --publisher a unit's\n"
@@ -64,8 +65,9 @@ const struct ctl_cmd ctl_cmds[] = {
      "The timeline puts every state change, every attempt (with the platform's answer) and\n"
      "every operator action (who, what, why) in time order across channels.\n",
      ctl_show},
-    {"deliveries", "[--state failed] [--channel C] [--item ID] [--since DATE] [--until DATE]\n"
-                   "         [--limit N] [--all]",
+    {"deliveries",
+     "[--state failed] [--channel C] [--item ID] [--since DATE] [--until DATE]\n"
+     "         [--limit N] [--all]",
      "list deliveries, most recently changed first",
      "Each line shows why the delivery is where it is: the reason, and for failures the last\n"
      "attempt's answer (HTTP status, the platform's code and message).\n",
@@ -94,8 +96,9 @@ const struct ctl_cmd ctl_cmds[] = {
      "A channel parks when the platform needs a person (re-authorization, configuration). Usually\n"
      "'credentials set' is the fix; unpark when the problem was fixed elsewhere.\n",
      ctl_unpark},
-    {"dlq", "list [--rejections|--deliveries] [--limit N] | show ID | replay ID... |\n"
-            "         replay --all-rejections",
+    {"dlq",
+     "list [--rejections|--deliveries] [--limit N] | show ID | replay ID... |\n"
+     "         replay --all-rejections",
      "dead letters: rejected messages (R<n>) and failed deliveries (D<n>)",
      "list: rejected Kafka messages (why, where from, a safe preview) and failed deliveries.\n"
      "show R12: one rejected message in full. replay R12: run its bytes through intake again\n"
@@ -219,8 +222,7 @@ static int read_token(struct ctl *c, const char *path)
     }
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-        fprintf(stderr, "heraldctl: warning: %s can be read by other users (chmod 600 it)\n",
-                path);
+        fprintf(stderr, "heraldctl: warning: %s can be read by other users (chmod 600 it)\n", path);
     char buf[4096];
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
@@ -229,6 +231,10 @@ static int read_token(struct ctl *c, const char *path)
     if (!*t) {
         fprintf(stderr, "heraldctl: the token file %s is empty\n", path);
         return CTL_AUTH;
+    }
+    if (c->token) { /* a command that parses its options twice (retry) reads it twice */
+        explicit_bzero(c->token, strlen(c->token));
+        free(c->token);
     }
     c->token = strdup(t);
     explicit_bzero(buf, sizeof(buf));
@@ -278,18 +284,30 @@ int ctl_getopt(struct ctl *c, const char *cmd, int argc, char **argv, const stru
     int o;
     while ((o = getopt_long(argc, argv, ":", all, NULL)) != -1) {
         switch (o) {
-        case OPT_URL: fl.url = optarg; break;
-        case OPT_TOKEN_FILE: fl.token_file = optarg; break;
-        case OPT_CONFIG: fl.config = optarg; break;
-        case OPT_JSON: c->json = 1; break;
-        case OPT_TIMEOUT: fl.timeout = optarg; break;
+        case OPT_URL:
+            fl.url = optarg;
+            break;
+        case OPT_TOKEN_FILE:
+            fl.token_file = optarg;
+            break;
+        case OPT_CONFIG:
+            fl.config = optarg;
+            break;
+        case OPT_JSON:
+            c->json = 1;
+            break;
+        case OPT_TIMEOUT:
+            fl.timeout = optarg;
+            break;
         case OPT_HELP:
             for (const struct ctl_cmd *k = ctl_cmds; k->name; k++)
                 if (strcmp(k->name, cmd) == 0)
                     cmd_help(k);
             return CTL_HELP_SHOWN;
-        case ':': return ctl_usage_error(cmd, "%s needs a value", argv[optind - 1]);
-        case '?': return ctl_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+        case ':':
+            return ctl_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+        case '?':
+            return ctl_usage_error(cmd, "unknown option %s", argv[optind - 1]);
         default:
             if (!on || on(o, optarg, ud) != 0)
                 return CTL_USAGE;
@@ -299,7 +317,8 @@ int ctl_getopt(struct ctl *c, const char *cmd, int argc, char **argv, const stru
     return resolve(c);
 }
 
-/* ---- main -------------------------------------------------------------------------------------- */
+/* ---- main --------------------------------------------------------------------------------------
+ */
 
 static struct ctl ctl = {.timeout_s = 30};
 
