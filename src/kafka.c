@@ -442,6 +442,14 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *val, int sec
     return 0;
 }
 
+static int has_prop(const struct hd_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_kafka_props; i++)
+        if (strcmp(c->kafka_prop_keys[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 static rd_kafka_conf_t *base_conf(const struct hd_config *c, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -526,7 +534,10 @@ int hd_kafka_create(struct event_base *base, const struct hd_config *cfg, struct
         set(cc, "auto.commit.interval.ms", "1000", 0, err, errlen) ||
         set(cc, "auto.offset.reset", "earliest", 0, err, errlen) ||
         set(cc, "session.timeout.ms", sto, 0, err, errlen) ||
-        set(cc, "partition.assignment.strategy", "cooperative-sticky", 0, err, errlen) ||
+        /* eager "range" unless the configuration says otherwise: librdkafka 2.0.2's sticky
+         * assignor aborts at shutdown when no partition was ever assigned (its bug #4312) */
+        (!has_prop(cfg, "partition.assignment.strategy") &&
+         set(cc, "partition.assignment.strategy", "range", 0, err, errlen)) ||
         set(cc, "enable.partition.eof", "false", 0, err, errlen) ||
         (cfg->group_instance_id &&
          set(cc, "group.instance.id", cfg->group_instance_id, 0, err, errlen))) {

@@ -4,11 +4,10 @@
  * 200 with {"errcode":N,"errmsg":"... rid: ..."} (§0.3); business calls take ?access_token=.
  *
  * This file: configuration, the checks every call passes (method, IP whitelist, access_token,
- * the knobs, per-API daily and per-minute quotas with the platform's numbers, §1.6), the two
- * token endpoints (stable_token rules of §1.1, the classic /cgi-bin/token), clear_quota, the
- * control endpoints and the model's state. Media, drafts and publish jobs are in
- * sim_wechat_content.c, the event push in sim_wechat_push.c. README.md lists every rule and the
- * raw-HTTP test that checks it.
+ * the knobs, per-API daily and per-minute quotas with the platform's numbers, §1.6),
+ * clear_quota, the control endpoints and the model's state. The token endpoints are in
+ * sim_wechat_token.c, media, drafts and publish jobs in sim_wechat_content.c, the event push in
+ * sim_wechat_push.c. README.md lists every rule and the raw-HTTP test that checks it.
  *
  * config (all optional): {"appid","secret","event_token","callback_url","token_ttl_s":7200,
  *   "early_refresh_s":300,"day_s":86400,"tz_offset_s":28800,"publish_step_ms":1000,
@@ -28,8 +27,6 @@
 #define DEFAULT_APPID         "wxd5f4a3b2c1e0f9a8"
 #define DEFAULT_SECRET        "herald-sim-wechat-appsecret"
 #define DEFAULT_TOKEN         "herald-sim-event-token"
-#define FORCE_PER_DAY         20
-#define FORCE_GAP_MS          30000
 #define CLEAR_QUOTA_PER_MONTH 10
 #define TICK_MS               50
 
@@ -142,75 +139,15 @@ int wxs_has_word(const json_t *words, const char *text)
     return 0;
 }
 
-/* ---- access tokens -------------------------------------------------------------------------- */
-
-static int token_well_formed(const char *t)
-{
-    size_t n = strlen(t);
-    if (n < 20 || n > 512)
-        return 0;
-    for (; *t; t++)
-        if (!isalnum((unsigned char)*t) && *t != '_' && *t != '-')
-            return 0;
-    return 1;
-}
-
-static char *mint(struct wxs *s, const char *kind, int64_t ttl_ms)
-{
-    char *t = wxs_id(s, "86_", 136);
-    if (t)
-        json_object_set_new(
-            s->tokens, t,
-            json_pack("{s:s,s:I}", "kind", kind, "expires_ms", (json_int_t)(wxs_now(s) + ttl_ms)));
-    return t;
-}
-
-static int64_t token_expiry(struct wxs *s, const char *t)
-{
-    return t ? (int64_t)json_integer_value(
-                   json_object_get(json_object_get(s->tokens, t), "expires_ms"))
-             : 0;
-}
-
-/* 0 when the request's access_token is good; otherwise answers the error and returns -1. */
-static int check_token(struct wxs *s, struct hd_sim_req *r)
-{
-    const char *t = hd_sim_req_query(r, "access_token");
-    if (!t || !*t) {
-        wxs_error(r, 41001, "access_token missing");
-        return -1;
-    }
-    if (!token_well_formed(t)) {
-        wxs_error(r, 40014, "invalid access_token");
-        return -1;
-    }
-    json_t *rec = json_object_get(s->tokens, t);
-    if (!rec) {
-        wxs_error(r, 40001, "invalid credential, access_token is invalid or not latest");
-        return -1;
-    }
-    if (token_expiry(s, t) <= wxs_now(s)) {
-        wxs_error(r, 42001, "access_token expired");
-        return -1;
-    }
-    if (s->invalid_next > 0) {
-        s->invalid_next--;
-        wxs_error(r, 40001, "invalid credential, access_token is invalid or not latest");
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- quotas ---------------------------------------------------------------------------------- */
 
-static int64_t day_index(struct wxs *s)
+int64_t wxs_day_index(struct wxs *s)
 {
     int64_t t = wxs_now(s) / 1000 + s->tz_offset_s;
     return t >= 0 ? t / s->day_s : (t - s->day_s + 1) / s->day_s;
 }
 
-/* 0, or answers 45009 / 45011 and returns -1. Counts the call. */
-static int take_quota(struct wxs *s, struct hd_sim_req *r, const char *api)
+int wxs_take_quota(struct wxs *s, struct hd_sim_req *r, const char *api)
 {
     json_t *lim = json_object_get(s->limits, api);
     if (!lim)
@@ -222,7 +159,7 @@ static int take_quota(struct wxs *s, struct hd_sim_req *r, const char *api)
         c = json_object();
         json_object_set_new(s->counters, api, c);
     }
-    int64_t d = day_index(s), m = wxs_now(s) / 60000;
+    int64_t d = wxs_day_index(s), m = wxs_now(s) / 60000;
     if (json_integer_value(json_object_get(c, "day")) != d) {
         json_object_set_new(c, "day", json_integer(d));
         json_object_set_new(c, "used", json_integer(0));
@@ -273,115 +210,7 @@ static void reset_limits(struct wxs *s)
                                       (int)platform_limits[i].minute));
 }
 
-/* ---- the token endpoints --------------------------------------------------------------------- */
-
-static int check_ip(struct wxs *s, struct hd_sim_req *r)
-{
-    if (!s->ip_blocked)
-        return 0;
-    wxs_error(r, 40164, "invalid ip 127.0.0.1 ipv6 ::ffff:127.0.0.1, not in whitelist");
-    return -1;
-}
-
-/* POST /cgi-bin/stable_token (CHANNELS.md §1.1). */
-static void stable_token(struct wxs *s, struct hd_sim_req *r)
-{
-    if (strcmp(hd_sim_req_method(r), "POST") != 0) {
-        wxs_error(r, 43002, "require POST method");
-        return;
-    }
-    if (check_ip(s, r) < 0)
-        return;
-    json_t *b = wxs_body(r);
-    if (!b)
-        return;
-    const char *grant = json_string_value(json_object_get(b, "grant_type"));
-    const char *appid = json_string_value(json_object_get(b, "appid"));
-    const char *secret = json_string_value(json_object_get(b, "secret"));
-    json_t *force = json_object_get(b, "force_refresh");
-    int64_t now = wxs_now(s);
-    if (!grant || strcmp(grant, "client_credential") != 0)
-        wxs_error(r, 40002, "invalid grant_type");
-    else if (!appid || !*appid)
-        wxs_error(r, 41002, "appid missing");
-    else if (strcmp(appid, s->appid) != 0)
-        wxs_error(r, 40013, "invalid appid");
-    else if (!secret || !*secret)
-        wxs_error(r, 41004, "appsecret missing");
-    else if (strcmp(secret, s->secret) != 0)
-        wxs_error(r, 40125, "invalid appsecret");
-    else if (force && !json_is_boolean(force))
-        wxs_error(r, 47001, "data format error");
-    else if (take_quota(s, r, "stable_token") == 0) {
-        if (json_is_true(force)) {
-            json_t *c = json_object_get(s->counters, "stable_token");
-            json_int_t n = json_integer_value(json_object_get(c, "force"));
-            if (json_integer_value(json_object_get(c, "force_day")) != day_index(s))
-                n = 0;
-            if (n >= FORCE_PER_DAY) {
-                wxs_error(r, 45009, "reach max api daily quota limit");
-                goto done;
-            }
-            if (s->last_force_ms && now - s->last_force_ms < FORCE_GAP_MS) {
-                wxs_error(r, 45011, "api minute-quota reach limit, must slower, retry next minute");
-                goto done;
-            }
-            json_object_set_new(c, "force", json_integer(n + 1));
-            json_object_set_new(c, "force_day", json_integer(day_index(s)));
-            s->last_force_ms = now;
-            if (s->stable)
-                json_object_del(s->tokens, s->stable); /* the old one is invalid at once */
-            free(s->stable);
-            s->stable = NULL;
-        }
-        int64_t left = s->stable ? token_expiry(s, s->stable) - now : 0;
-        if (!s->stable || left <= s->early_refresh_s * 1000) {
-            /* the platform hands out a new token 5 minutes early; the old one stays valid
-             * until its own expiry */
-            free(s->stable);
-            s->stable = mint(s, "stable", s->token_ttl_s * 1000);
-            left = s->token_ttl_s * 1000;
-        }
-        wxs_reply(r, json_pack("{s:s,s:I}", "access_token", s->stable, "expires_in",
-                               (json_int_t)(left / 1000)));
-    }
-done:
-    json_decref(b);
-}
-
-/* GET /cgi-bin/token (the classic token: each fetch replaces the last, 5 minutes overlap). */
-static void classic_token(struct wxs *s, struct hd_sim_req *r)
-{
-    const char *grant = hd_sim_req_query(r, "grant_type");
-    const char *appid = hd_sim_req_query(r, "appid");
-    const char *secret = hd_sim_req_query(r, "secret");
-    if (strcmp(hd_sim_req_method(r), "GET") != 0) {
-        wxs_error(r, 43001, "require GET method");
-        return;
-    }
-    if (check_ip(s, r) < 0)
-        return;
-    if (!grant || strcmp(grant, "client_credential") != 0)
-        wxs_error(r, 40002, "invalid grant_type");
-    else if (!appid || strcmp(appid, s->appid) != 0)
-        wxs_error(r, appid ? 40013 : 41002, appid ? "invalid appid" : "appid missing");
-    else if (!secret || strcmp(secret, s->secret) != 0)
-        wxs_error(r, secret ? 40125 : 41004, secret ? "invalid appsecret" : "appsecret missing");
-    else if (take_quota(s, r, "token") == 0) {
-        const char *t;
-        json_t *v;
-        int64_t cap = wxs_now(s) + 300000;
-        json_object_foreach (s->tokens, t, v) {
-            if (strcmp(json_string_value(json_object_get(v, "kind")), "classic") == 0 &&
-                json_integer_value(json_object_get(v, "expires_ms")) > cap)
-                json_object_set_new(v, "expires_ms", json_integer(cap));
-        }
-        char *tok = mint(s, "classic", s->token_ttl_s * 1000);
-        wxs_reply(r, json_pack("{s:s,s:I}", "access_token", tok, "expires_in",
-                               (json_int_t)s->token_ttl_s));
-        free(tok);
-    }
-}
+/* ---- clear_quota -------------------------------------------------------------------------- */
 
 /* POST /cgi-bin/clear_quota {"appid"}: 10 a month (48006 after). */
 static void clear_quota(struct wxs *s, struct hd_sim_req *r)
@@ -415,11 +244,11 @@ static void handle(void *state, struct hd_sim_req *r)
     }
     const char *api = path + 9;
     if (strcmp(api, "stable_token") == 0) {
-        stable_token(s, r);
+        wxs_stable_token(s, r);
         return;
     }
     if (strcmp(api, "token") == 0) {
-        classic_token(s, r);
+        wxs_classic_token(s, r);
         return;
     }
     static const char *const known[] = {"media/uploadimg",
@@ -445,7 +274,7 @@ static void handle(void *state, struct hd_sim_req *r)
         wxs_error(r, 43002, "require POST method");
         return;
     }
-    if (check_ip(s, r) < 0 || check_token(s, r) < 0)
+    if (wxs_check_ip(s, r) < 0 || wxs_check_token(s, r) < 0)
         return;
     if (s->busy_next > 0 ||
         (s->busy_p > 0 && (double)(next_rand(s) >> 11) / 9007199254740992.0 < s->busy_p)) {
@@ -470,7 +299,7 @@ static void handle(void *state, struct hd_sim_req *r)
         clear_quota(s, r);
         return;
     }
-    if (take_quota(s, r, api) < 0)
+    if (wxs_take_quota(s, r, api) < 0)
         return;
     if (strcmp(api, "media/uploadimg") == 0)
         wxs_uploadimg(s, r);
@@ -653,7 +482,7 @@ static json_t *inspect(void *state)
         s->events, "counters", s->counters, "drafts", drafts, "media", s->media, "limits",
         s->limits, "tokens", (json_int_t)json_object_size(s->tokens), "callback_verified",
         s->callback_verified, "callback_url", s->callback_url, "images", s->images, "day_index",
-        (json_int_t)day_index(s), "clear_quota_used", (json_int_t)s->clear_quota_used);
+        (json_int_t)wxs_day_index(s), "clear_quota_used", (json_int_t)s->clear_quota_used);
 }
 
 static int conf_int(struct hd_sim *sim, const json_t *conf, const char *key, int64_t def,

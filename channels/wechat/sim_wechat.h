@@ -2,6 +2,7 @@
  * The WeChat simulator's internals, shared by its files:
  *   sim_wechat.c          config, request checks (method, IP, access_token, quotas, knobs),
  *                         tokens, control endpoints, the model's state
+ *   sim_wechat_token.c    stable_token and the classic token, the access_token check
  *   sim_wechat_content.c  media, drafts, freepublish (publish jobs and their status scripts)
  *   sim_wechat_push.c     the PUBLISHJOBFINISH event push to the callback URL
  */
@@ -75,7 +76,19 @@ void wxs_error(struct hd_sim_req *r, long code, const char *msg);
 void wxs_reply(struct hd_sim_req *r, json_t *body);
 /* The JSON object body of a POST, or NULL after answering 47001. */
 json_t *wxs_body(struct hd_sim_req *r);
-size_t wxs_chars(const char *s); /* code points */
+size_t wxs_chars(const char *s);      /* code points */
+int64_t wxs_day_index(struct wxs *s); /* the quota day (Beijing time on the simulator's clock) */
+/* Counts one call of `api`: 0, or answers 45009 / 45011 and returns -1. */
+int wxs_take_quota(struct wxs *s, struct hd_sim_req *r, const char *api);
+
+/* ---- sim_wechat_token.c --------------------------------------------------------------------- */
+
+void wxs_stable_token(struct wxs *s, struct hd_sim_req *r);
+void wxs_classic_token(struct wxs *s, struct hd_sim_req *r);
+/* 0 when the request's access_token is good; otherwise answers the error and returns -1. */
+int wxs_check_token(struct wxs *s, struct hd_sim_req *r);
+/* 0 unless the ip_blocked knob is on (then answers 40164 and returns -1). */
+int wxs_check_ip(struct wxs *s, struct hd_sim_req *r);
 int wxs_has_word(const json_t *words, const char *text);
 
 /* ---- sim_wechat_content.c ------------------------------------------------------------------ */

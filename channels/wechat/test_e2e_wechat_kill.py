@@ -123,6 +123,10 @@ def test_kill9_while_publishing(kafka_bootstrap, tmp_workdir):
 
     assert len(kills) >= 3, kills
     assert any(k["mode"] == "after_submit" for k in kills), kills
+    # each kill right after a submit left an applied publish whose answer heraldd never saw:
+    # reconciliation found it on the platform (draft gone, article listed) instead of resubmitting
+    after_submit = sum(1 for k in kills if k["mode"] == "after_submit")
+    assert figures["reconciled_delivered"] >= after_submit, figures
     # exactly once: one publish per item, no duplicate article, no draft submitted twice
     assert titles == sorted("第%03d号通知" % i for i in range(N)), titles
     assert rx["applied"] == N and rx["duplicates"] == 0, figures

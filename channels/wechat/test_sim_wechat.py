@@ -294,12 +294,21 @@ def test_ip_not_on_the_whitelist_is_40164(url):
 
 
 def test_busy_answers_minus_one_without_effect(url):
-    """CHANNELS.md §1.5: -1 system busy (transient); the call has no effect."""
+    """CHANNELS.md §1.5/§1.7: -1 system busy (transient; next N calls, or with probability p);
+    the call has no effect."""
     tok = token(url)
     t = thumb(url, tok)
     knobs(url, busy_next=1)
     assert errcode(call(url, "draft/add", {"articles": [article(t)]}, tok)) == -1
     assert ok(call(url, "draft/count", {}, tok))["total_count"] == 0
+    # -1 with probability p (§1.7)
+    knobs(url, busy_p=1.0)
+    assert all(errcode(call(url, "draft/count", {}, tok)) == -1 for _ in range(5))
+    knobs(url, busy_p=0.5)
+    got = [call(url, "draft/count", {}, tok).json().get("errcode", 0) for _ in range(200)]
+    assert 40 < got.count(-1) < 160, got.count(-1)
+    knobs(url, busy_p=0.0)
+    assert ok(call(url, "draft/count", {}, tok))
 
 
 # ---- §1.2: images ------------------------------------------------------------------------------

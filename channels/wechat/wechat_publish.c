@@ -446,8 +446,14 @@ static void do_submit(struct wx_job *j)
 
 static void on_start(struct wx_job *j, const struct wx_result *r)
 {
+    size_t i;
+    json_t *n;
     if (wx_stopped(j))
         return;
+    json_array_foreach (json_object_get(j->plan, "notes"), i, n) {
+        /* what render left out or cut (image_policy, truncation, the summary fallback) */
+        j->w->svc->log(j->w->inst, HD_LOG_INFO, "%s: %s", j->op->delivery_id, json_string_value(n));
+    }
     const char *done = wx_state_str(j->state, "publish_id");
     if (done) {
         /* a send after a publish that ended (an operator's retry of a failed one): its draft
@@ -457,7 +463,7 @@ static void on_start(struct wx_job *j, const struct wx_result *r)
                        j->op->delivery_id, done);
         static const char *const old[] = {"publish_id",  "msg_data_id", "article_id",
                                           "article_url", "media_id",    "submit_at"};
-        for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++)
+        for (i = 0; i < sizeof(old) / sizeof(old[0]); i++)
             json_object_del(j->state, old[i]);
     }
     const char *media_id = wx_state_str(j->state, "media_id");

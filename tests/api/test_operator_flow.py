@@ -88,6 +88,10 @@ def test_reauthorize_a_parked_channel_with_heraldctl(kafka_bootstrap, tmp_workdi
 
     st = wait_for(parked, 30, "website parked")
     assert any(a["code"] == "channel_parked" for a in st["alerts"])
+    # parked survives a restart: nothing is sent to the portal until someone acts
+    assert env.h.stop() == 0
+    env.start()
+    st = parked()
     out = run(env, "status")
     assert "parked (needs re-authorization)" in out
     rows = json.loads(run(env, "deliveries", "--state", "parked", "--json"))
