@@ -159,6 +159,10 @@ void hd_sim_idem_reply(struct hd_sim_idem *idem, struct hd_sim_req *r, const cha
 /* 0 when `key` is an acceptable Idempotency-Key: 1..255 printable ASCII characters. */
 int hd_sim_idem_key_ok(const char *key);
 
+/* The assets simulator's file for `path` (extension picks the format), `size` bytes (16 B to
+ * 16 MiB), deterministic; malloc'd, NULL when out of range. GET /a/<size>/<path> serves it. */
+char *hd_sim_asset_bytes(const char *path, size_t size, const char **content_type);
+
 /* ---- running (herald-sim's main, and heraldd --demo) --------------------------------------- */
 
 extern const struct hd_sim_def *const hd_builtin_sims[]; /* generated, NULL-terminated */

@@ -35,6 +35,7 @@ int hd_engine_retry(struct hd_engine *e, int64_t id, const char *who, const char
         if (rc == 0) {
             hd_inst_note_state(in, HD_D_PENDING);
             hd_store_audit(e->st, who, "retry", d->item_id, d->id, d->instance, reason);
+            hd_lane_probe_now(in, d->target);
             hd_inst_kick(in);
         }
         break;

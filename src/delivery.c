@@ -202,6 +202,8 @@ static int emit(struct hd_store *st, const struct hd_delivery *d, const char *pr
         snprintf(key, sizeof(key), "%s:%s", d->item_id, d->instance);
     int rc = hd_store_outbox_insert(st, key, ev);
     free(ev);
+    if (rc == 0)
+        rc = hd_store_history_insert(st, d, strcmp(prev, "none") == 0 ? NULL : prev);
     return rc;
 }
 

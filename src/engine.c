@@ -133,6 +133,15 @@ void hd_lane_failure(struct hd_instance *in, struct lane *l, int probe)
     hd_inst_kick_at(in, l->br.open_until);
 }
 
+void hd_lane_probe_now(struct hd_instance *in, const char *target)
+{
+    struct lane *l = hd_lane_get(in, target);
+    if (l && l->br.state == HD_BREAKER_OPEN) {
+        l->br.open_until = hd_now_ms(); /* an operator says it is fixed: probe at once */
+        in->blocked_dirty = 1;
+    }
+}
+
 /* ---- token bucket --------------------------------------------------------------------------- */
 
 /* 1 when a token was taken; else 0 and the pump is re-armed for when one is due. */

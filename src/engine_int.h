@@ -158,6 +158,8 @@ struct hd_instance *hd_inst_find(const struct hd_engine *e, const char *id);
 struct lane *hd_lane_get(struct hd_instance *in, const char *target);
 void hd_lane_success(struct hd_instance *in, struct lane *l, int probe);
 void hd_lane_failure(struct hd_instance *in, struct lane *l, int probe);
+/* An operator retried: an open breaker of the target lets one probe go now. */
+void hd_lane_probe_now(struct hd_instance *in, const char *target);
 void hd_inst_kick(struct hd_instance *in);
 void hd_inst_kick_at(struct hd_instance *in, int64_t at_ms);
 uint64_t hd_random(void);

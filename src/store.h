@@ -177,6 +177,8 @@ int hd_store_attempt_insert(struct hd_store *s, const struct hd_attempt *a);
 /* ---- outbox and dead letters ------------------------------------------------------------- */
 
 int hd_store_outbox_insert(struct hd_store *s, const char *key, const char *payload);
+/* One row of a delivery's state history (the item's timeline). previous NULL: created. */
+int hd_store_history_insert(struct hd_store *s, const struct hd_delivery *d, const char *previous);
 typedef void hd_outbox_row_cb(void *arg, int64_t id, const char *key, const char *payload);
 int hd_store_outbox_after(struct hd_store *s, int64_t after_id, int limit, hd_outbox_row_cb *cb,
                           void *arg);

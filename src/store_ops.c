@@ -588,6 +588,25 @@ int hd_store_outbox_insert(struct hd_store *s, const char *key, const char *payl
     return hd_store_step_done(s, st, "outbox insert");
 }
 
+int hd_store_history_insert(struct hd_store *s, const struct hd_delivery *d, const char *previous)
+{
+    sqlite3_stmt *st = hd_store_stmt(
+        s, "INSERT INTO delivery_events (delivery_id, seq, at, state, previous, reason, detail,"
+           " attempts) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
+    if (!st || hd_store_write(s) != 0)
+        return HD_EIO;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_int64(st, 2, d->seq);
+    sqlite3_bind_int64(st, 3, d->updated_at);
+    bind_text(st, 4, hd_dstate_name(d->state));
+    bind_text(st, 5, previous);
+    bind_text(st, 6, d->reason);
+    bind_text(st, 7, d->detail);
+    sqlite3_bind_int(st, 8, d->attempts);
+    hd_store_count_op(s);
+    return hd_store_step_done(s, st, "history insert");
+}
+
 int hd_store_outbox_after(struct hd_store *s, int64_t after_id, int limit, hd_outbox_row_cb *cb,
                           void *arg)
 {

@@ -289,14 +289,13 @@ static void test_timers(void **state)
 {
     struct fixture *f = *state;
     struct hd_delivery *a = new_delivery("w-1", 1, "", 0), *b = new_delivery("w-2", 1, "", 0);
+    b->expires_at = 7000; /* fixed at creation: the item's schedule.expires_at */
     assert_int_equal(hd_delivery_create(f->st, a), 0);
     assert_int_equal(hd_delivery_create(f->st, b), 0);
     assert_int_equal(hd_store_wake_next(f->st), 0);
     a->next_at = 5000;
     hd_delivery_transition(f->st, a, HD_D_SENDING, NULL, NULL);
     hd_delivery_transition(f->st, a, HD_D_WAITING_RETRY, "retry", NULL);
-    b->expires_at = 7000;
-    hd_delivery_save(f->st, b);
     assert_int_equal(hd_store_wake_next(f->st), 5000);
     assert_int_equal(hd_store_expiry_next(f->st), 7000);
     int64_t ids[4];
