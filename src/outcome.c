@@ -362,6 +362,21 @@ int hd_after_delivered(struct hd_engine *e, struct hd_delivery *d)
     note_latency(in, d);
     in->last_success_ms = hd_now_ms();
     hd_release_held(e, d->item_id, d->instance);
+    /* an update replaced what was live: the older versions of the slot are superseded, so one
+     * delivered row per slot says what the public sees */
+    struct hd_delivery *older = NULL;
+    while (hd_store_slot_live(e->st, d, &older) == 0 && older) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "version %lld replaced it", (long long)d->version);
+        older->next_at = 0;
+        int rc = hd_delivery_transition(e->st, older, HD_D_SUPERSEDED, "updated", detail);
+        if (rc == 0)
+            hd_inst_note_state(in, HD_D_SUPERSEDED);
+        hd_delivery_free(older);
+        older = NULL;
+        if (rc)
+            break;
+    }
     struct hd_item_head h;
     hd_store_item_head(e->st, d->item_id, &h);
     if (h.retracted_version >= d->version) {

@@ -207,37 +207,42 @@ static int validate(json_t *doc, const char **field, const char **detail)
 #undef BAD
 }
 
+/* The portal's URL of a document. A real CMS gives every column an ASCII code of its own (the
+ * district portal's are like www.yuexiu.gov.cn/zwgk/zfwj/content/post_7946462.html): ASCII
+ * segments of the 栏目 path are kept, others become "c" + 8 hex digits of their SHA-256. */
 static char *portal_url(struct website *ws, const char *channel_path, json_int_t doc_id)
 {
-    while (*channel_path == '/')
-        channel_path++;
-    size_t n = strlen(channel_path);
-    while (n > 0 && channel_path[n - 1] == '/')
-        n--;
-    /* percent-encode all but the path separators (a 栏目 path may hold non-ASCII) */
-    char *path = hd_strndup(channel_path, n);
-    char *enc = path ? evhttp_uriencode(path, -1, 0) : NULL;
-    char *url = NULL;
-    free(path);
-    if (!enc)
+    size_t cap = strlen(channel_path) * 2 + 16, o = 0;
+    char *out = malloc(cap);
+    if (!out)
         return NULL;
-    char *out = malloc(strlen(enc) + 1);
-    if (out) {
-        size_t o = 0;
-        for (const char *p = enc; *p; p++) {
-            if (strncmp(p, "%2F", 3) == 0) {
-                out[o++] = '/';
-                p += 2;
-            } else {
-                out[o++] = *p;
-            }
+    const char *p = channel_path;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        size_t n = strcspn(p, "/");
+        if (n == 0)
+            break;
+        int ascii = 1;
+        for (size_t i = 0; i < n; i++)
+            ascii &= (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+                     (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '_';
+        if (o)
+            out[o++] = '/';
+        if (ascii) {
+            memcpy(out + o, p, n);
+            o += n;
+        } else {
+            char hex[65];
+            hd_sim_sha256_hex(p, n, hex);
+            o += (size_t)snprintf(out + o, cap - o, "c%.8s", hex);
         }
-        out[o] = '\0';
-        url = hd_asprintf("%s/%s/content/post_%" JSON_INTEGER_FORMAT ".html", ws->portal_base, out,
-                          doc_id);
+        p += n;
     }
+    out[o] = '\0';
+    char *url = hd_asprintf("%s/%s/content/post_%" JSON_INTEGER_FORMAT ".html", ws->portal_base,
+                            out, doc_id);
     free(out);
-    free(enc);
     return url;
 }
 

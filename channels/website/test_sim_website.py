@@ -4,6 +4,7 @@ Each test checks one rule on the wire (no herald adapter involved) and names its
 Run: HERALD_BUILD_DIR=build python3 -m pytest -q channels/website/test_sim_website.py
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -437,16 +438,17 @@ def test_item_id_with_reserved_characters(url):
 
 
 def test_portal_base_is_configurable():
-    """Brief §4: portal_url = <portal_base>/<channel_path>/content/post_<cms_doc_id>.html with
-    config portal_base; non-ASCII 栏目 segments are percent-encoded."""
+    """Brief §4: portal_url = <portal_base>/<column path>/content/post_<cms_doc_id>.html with
+    config portal_base; like the district portal (www.yuexiu.gov.cn/zwgk/zfwj/...), URLs are
+    ASCII: a non-ASCII 栏目 segment gets a column code, "c" + 8 hex digits of its SHA-256."""
     conf = {"website": {"secret": SECRET, "portal_base": "http://portal.test/"}}
     with h.SimProcess(conf, only="website") as proc:
         u = proc.urls["website"]
         r = post(u, doc(channel_path="政务公开/zcwj"))
         assert r.status == 201
+        code = "c" + hashlib.sha256("政务公开".encode()).hexdigest()[:8]
         assert r.json()["portal_url"] == (
-            "http://portal.test/%E6%94%BF%E5%8A%A1%E5%85%AC%E5%BC%80/zcwj/content/post_"
-            f"{FIRST_DOC_ID}.html")
+            f"http://portal.test/{code}/zcwj/content/post_{FIRST_DOC_ID}.html")
 
 
 @pytest.mark.parametrize("conf,needle", [

@@ -89,7 +89,7 @@ int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 {
     struct timespec ts;
     int rc = clock_gettime(CLOCK_REALTIME, &ts);
-    if (rc == 0 && tv) {
+    if (rc == 0) { /* tv is declared nonnull */
         tv->tv_sec = ts.tv_sec;
         tv->tv_usec = ts.tv_nsec / 1000;
     }

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "item.h"
 #include "kit.h"
+#include "text.h"
 
 static const char *const names[] = {"notice", "policy", "urgent", "unicode", "overlong"};
 
@@ -167,11 +168,13 @@ static json_t *build(size_t i, const char *id, const char *tag)
     return j;
 }
 
-struct hd_item_doc *kit_item(size_t i, const char *tag)
+struct hd_item_doc *kit_item(size_t i, const char *tag, int64_t version)
 {
     char id[128];
     snprintf(id, sizeof(id), "conformance-%s-%s-%s", K->nonce, kit_item_name(i), tag);
     json_t *j = build(i, id, tag);
+    if (j)
+        json_object_set_new(j, "version", json_integer(version));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     struct hd_item_doc *doc = NULL;
@@ -183,4 +186,15 @@ struct hd_item_doc *kit_item(size_t i, const char *tag)
     }
     free(text);
     return doc;
+}
+
+struct hd_dep_result kit_dep(const struct hd_item *it, char *rid, size_t rlen, char *url,
+                             size_t ulen)
+{
+    char sha[65];
+    hd_sha256_hex(it->id, strlen(it->id), sha);
+    snprintf(rid, rlen, "portal-%.10s", sha);
+    snprintf(url, ulen, "%s%.10s.html", K->dep_url, sha);
+    struct hd_dep_result d = {K->dep_instance ? K->dep_instance : "website:portal", rid, url};
+    return d;
 }

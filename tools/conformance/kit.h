@@ -88,6 +88,7 @@ struct kit {
     char nonce[32];
     /* options */
     const char *settings_path, *sim_url, *dep_url;
+    char *dep_instance; /* the first of the settings' depends_on (owned), or NULL */
     int verbose;
     int64_t timeout_ms;
     /* what is outstanding: only a quiet instance can show a late second completion */
@@ -136,7 +137,13 @@ struct hd_item_doc;
 /* The sample items, by index (0 .. kit_n_items()-1); `tag` makes ids and titles unique. */
 size_t kit_n_items(void);
 const char *kit_item_name(size_t i);
-struct hd_item_doc *kit_item(size_t i, const char *tag);
+struct hd_item_doc *kit_item(size_t i, const char *tag, int64_t version);
+/* What heraldd would pass render() as the dependency's result for item `it`: a remote id and a
+ * portal URL (--dep-url followed by a short hash of the item id: one article per item). */
+struct hd_dep_result kit_dep(const struct hd_item *it, char *rid, size_t rlen, char *url,
+                             size_t ulen);
+/* The instance's first target ("" for single-target adapters). */
+const char *kit_first_target(void);
 
 /* settings.c */
 /* Parse the settings file (a YAML mapping of the instance's keys), substitute @SIM@. */
