@@ -37,8 +37,8 @@ char *hd_sim_asset_bytes(const char *path, size_t size, const char **content_typ
     }
     const char *ct = "application/octet-stream";
     if (ends_with(path, ".jpg") || ends_with(path, ".jpeg")) {
-        static const unsigned char soi[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F',
-                                            'I',  'F',  0x00, 0x01, 0x01, 0x00};
+        static const unsigned char soi[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J',
+                                            'F',  'I',  'F',  0x00, 0x01, 0x01, 0x00};
         memcpy(b, soi, sizeof(soi));
         b[size - 2] = 0xFF;
         b[size - 1] = 0xD9;

@@ -551,8 +551,7 @@ int hd_sim_conf_check_keys(struct hd_sim *sim, const json_t *conf, const char *c
 {
     const char *name;
     json_t *v;
-    json_object_foreach((json_t *)conf, name, v)
-    {
+    json_object_foreach ((json_t *)conf, name, v) {
         size_t i = 0;
         while (known[i] && strcmp(known[i], name) != 0)
             i++;
@@ -728,8 +727,7 @@ int hd_sim_set_start(struct event_base *base, const char *const *names, const js
         hd_err("herald-sim: the config must be a JSON object");
         return HD_EINVAL;
     }
-    json_object_foreach((json_t *)config, name, v)
-    {
+    json_object_foreach ((json_t *)config, name, v) {
         if (!find_def(name)) {
             hd_err("herald-sim: config: no simulator named \"%s\"", name);
             return HD_EINVAL;

@@ -47,8 +47,7 @@ static const char *faults_set(struct hd_sim *sim, json_t *body)
                                         "latency_ms", "drop_next", "drop_after_next", "match"};
     const char *name;
     json_t *v;
-    json_object_foreach(body, name, v)
-    {
+    json_object_foreach (body, name, v) {
         size_t i;
         for (i = 0; i < HD_ARRAY_LEN(known); i++)
             if (strcmp(name, known[i]) == 0)

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
     urls = hd_sim_set_urls(set);
     const char *name;
     json_t *url;
-    json_object_foreach(urls, name, url)
+    json_object_foreach (urls, name, url)
         printf("herald-sim: %s %s\n", name, json_string_value(url));
     fflush(stdout);
 

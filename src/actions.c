@@ -115,17 +115,16 @@ int hd_engine_release(struct hd_engine *e, int64_t id, const char *who, const ch
     return rc;
 }
 
-int hd_engine_resolve_manual(struct hd_engine *e, int64_t id, const char *who,
-                             const char *reason)
+int hd_engine_resolve_manual(struct hd_engine *e, int64_t id, const char *who, const char *reason)
 {
     struct hd_delivery *d;
     if (load(e, id, &d))
         return HD_ENOTFOUND;
     int rc = HD_ESTATE;
     if (d->state == HD_D_MANUAL_ACTION) {
-        enum hd_dstate to =
-            d->reason && strcmp(d->reason, "revision_not_applied") == 0 ? HD_D_CANCELLED
-                                                                        : HD_D_RETRACTED;
+        enum hd_dstate to = d->reason && strcmp(d->reason, "revision_not_applied") == 0
+                                ? HD_D_CANCELLED
+                                : HD_D_RETRACTED;
         rc = hd_delivery_transition(e->st, d, to, "operator_resolved", reason);
         if (rc == 0)
             hd_store_audit(e->st, who, "resolve", d->item_id, d->id, d->instance, reason);
@@ -152,8 +151,7 @@ int hd_engine_pause(struct hd_engine *e, const char *instance, int pause, const 
     return rc;
 }
 
-int hd_engine_unpark(struct hd_engine *e, const char *instance, const char *who,
-                     const char *reason)
+int hd_engine_unpark(struct hd_engine *e, const char *instance, const char *who, const char *reason)
 {
     struct hd_instance *in = hd_inst_find(e, instance);
     if (!in)

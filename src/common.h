@@ -13,14 +13,14 @@
 #include <herald/services.h>
 
 /* Return values: 0 or a negative HD_E*. */
-#define HD_EINVAL   (-1) /* bad input */
-#define HD_ENOMEM   (-2)
-#define HD_EIO      (-3) /* a library or system call failed */
+#define HD_EINVAL    (-1) /* bad input */
+#define HD_ENOMEM    (-2)
+#define HD_EIO       (-3) /* a library or system call failed */
 #define HD_ENOTFOUND (-4)
-#define HD_EEXIST   (-5)
-#define HD_EBUSY    (-6)
-#define HD_ESTATE   (-7) /* not allowed in the current state */
-#define HD_EFULL    (-8) /* disk or queue full */
+#define HD_EEXIST    (-5)
+#define HD_EBUSY     (-6)
+#define HD_ESTATE    (-7) /* not allowed in the current state */
+#define HD_EFULL     (-8) /* disk or queue full */
 
 #define HD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define HD_MIN(a, b)    ((a) < (b) ? (a) : (b))

@@ -15,7 +15,7 @@
 /* ---- key tables ------------------------------------------------------------------------------ */
 
 #define MS(x)  ((int64_t)(x))
-#define SEC(x) ((int64_t)(x) * 1000)
+#define SEC(x) ((int64_t)(x)*1000)
 
 const struct hd_conf_key hd_daemon_keys[] = {
     {"state_dir", HD_CONF_STRING, ".", 0, 0, 0, NULL,
@@ -144,8 +144,8 @@ static const struct hd_conf_key routing_keys[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
-static const char *const top_sections[] = {"daemon", "kafka",   "store",
-                                           "admin",  "channels", "routing", NULL};
+static const char *const top_sections[] = {"daemon",   "kafka",   "store", "admin",
+                                           "channels", "routing", NULL};
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -342,8 +342,8 @@ static void load_admin(struct hd_config *c, struct hd_diag *d)
             hd_diag_add(d, t->node, "admin token #%zu: bad name '%s' ([a-z][a-z0-9_-]*)", i + 1,
                         name);
         if (strcmp(role, "viewer") && strcmp(role, "operator") && strcmp(role, "admin"))
-            hd_diag_add(d, t->node,
-                        "admin token %s: role must be one of: viewer, operator, admin", name);
+            hd_diag_add(d, t->node, "admin token %s: role must be one of: viewer, operator, admin",
+                        name);
         for (size_t j = 0; j < c->n_tokens; j++)
             if (strcmp(c->tokens[j].name, name) == 0)
                 hd_diag_add(d, t->node, "admin token %s: name used twice", name);
@@ -386,8 +386,8 @@ static void load_instance(struct hd_config *c, const char *id, int key_line,
     ic->chan = hd_registry_find(reg, ic->adapter);
     if (!ic->chan) {
         hd_diag_addf(d, c->path, key_line, 1,
-                     "channel '%s': no adapter named '%s' (heraldd --list-channels shows them)",
-                     id, ic->adapter);
+                     "channel '%s': no adapter named '%s' (heraldd --list-channels shows them)", id,
+                     ic->adapter);
         free(ic->id);
         free(ic->adapter);
         free(ic->name);
@@ -483,8 +483,8 @@ static void load_instance(struct hd_config *c, const char *id, int key_line,
     x = hd_conf_find(&ic->core, "inbound_path");
     ic->inbound_path = x && x->set ? x->str : NULL;
     if (ic->inbound_listen && !ic->chan->inbound)
-        hd_diag_add(d, node, "channel %s: adapter %s takes no callbacks: remove inbound_listen",
-                    id, ic->adapter);
+        hd_diag_add(d, node, "channel %s: adapter %s takes no callbacks: remove inbound_listen", id,
+                    ic->adapter);
     c->n_instances++;
 }
 

@@ -58,7 +58,7 @@ struct hd_instance_conf {
 
 struct hd_admin_token {
     char *name;
-    char *role; /* viewer | operator | admin */
+    char *role;  /* viewer | operator | admin */
     char *token; /* secret, owned, wiped on free */
     size_t token_len;
 };
@@ -113,8 +113,7 @@ const struct hd_instance_conf *hd_config_instance(const struct hd_config *c, con
 /* The core's per-channel key table (shared by every instance). */
 extern const struct hd_conf_key hd_core_channel_keys[];
 /* Key tables of the top-level sections, for --list-channels and docs. */
-extern const struct hd_conf_key hd_daemon_keys[], hd_kafka_keys[], hd_store_keys[],
-    hd_admin_keys[];
+extern const struct hd_conf_key hd_daemon_keys[], hd_kafka_keys[], hd_store_keys[], hd_admin_keys[];
 
 /* "50/s", "20/h", "100/d", "3/m", "0" -> events per second (0 = unlimited). */
 int hd_parse_rate(const char *s, double *per_s);

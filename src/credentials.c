@@ -16,8 +16,7 @@
 static void cred_dir(const struct hd_engine *e, const char *instance, char *out, size_t len)
 {
     /* ':' is fine in a file name; the id was checked at config load ([a-z0-9_:-]) */
-    snprintf(out, len, "%s/credentials/%s", e->cfg->state_dir ? e->cfg->state_dir : ".",
-             instance);
+    snprintf(out, len, "%s/credentials/%s", e->cfg->state_dir ? e->cfg->state_dir : ".", instance);
 }
 
 static void set_mem(struct hd_instance *in, const char *key, const char *val, size_t len)

@@ -122,7 +122,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                hd_outbox_in_flight(d->ob), hd_kafka_paused(d->k) ? " intake=paused" : "");
 }
 
-/* ---- signals ---------------------------------------------------------------------------------- */
+/* ---- signals ----------------------------------------------------------------------------------
+ */
 
 static void on_drained(void *arg)
 {
@@ -195,7 +196,8 @@ const struct hd_config *hd_daemon_config(struct hd_daemon *d)
     return d->cfg;
 }
 
-/* ---- reload ----------------------------------------------------------------------------------- */
+/* ---- reload -----------------------------------------------------------------------------------
+ */
 
 void hd_daemon_reload(struct hd_daemon *d)
 {
@@ -342,8 +344,8 @@ int hd_daemon_run(struct hd_config *cfg, struct hd_registry *reg, const struct h
     hd_admin_set_ready(d->admin, 1);
     write_ready_file(d);
     sd_notify(0, "READY=1");
-    hd_info("heraldd: running: %zu channel instance(s), consuming %s from %s",
-            cfg->n_instances, cfg->topic_items, cfg->brokers);
+    hd_info("heraldd: running: %zu channel instance(s), consuming %s from %s", cfg->n_instances,
+            cfg->topic_items, cfg->brokers);
     if (hooks && hooks->started)
         hooks->started(hooks->arg, d);
     event_base_dispatch(d->base);

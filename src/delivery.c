@@ -30,17 +30,16 @@ static const char *const state_names[HD_D_MAX] = {
     [HD_D_MANUAL_ACTION] = "manual_action",
 };
 
-static const char *const hold_names[HD_HOLD_MAX] = {"none", "embargo", "dependency",
-                                                    "interprets"};
+static const char *const hold_names[HD_HOLD_MAX] = {"none", "embargo", "dependency", "interprets"};
 
 #define B(s) (1u << (s))
 /* allowed[from] = set of states `from` may move to (docs/states.md is this table in prose). */
 static const unsigned allowed[HD_D_MAX] = {
     [HD_D_PENDING] = B(HD_D_HELD) | B(HD_D_SENDING) | B(HD_D_SUPERSEDED) | B(HD_D_EXPIRED) |
-                     B(HD_D_CANCELLED) | B(HD_D_PARKED) | B(HD_D_FAILED) |
-                     B(HD_D_MANUAL_ACTION) | B(HD_D_RETRACTING),
-    [HD_D_HELD] = B(HD_D_PENDING) | B(HD_D_SUPERSEDED) | B(HD_D_EXPIRED) | B(HD_D_CANCELLED) |
-                  B(HD_D_FAILED),
+                     B(HD_D_CANCELLED) | B(HD_D_PARKED) | B(HD_D_FAILED) | B(HD_D_MANUAL_ACTION) |
+                     B(HD_D_RETRACTING),
+    [HD_D_HELD] =
+        B(HD_D_PENDING) | B(HD_D_SUPERSEDED) | B(HD_D_EXPIRED) | B(HD_D_CANCELLED) | B(HD_D_FAILED),
     [HD_D_SENDING] = B(HD_D_DELIVERED) | B(HD_D_PUBLISHING) | B(HD_D_WAITING_RETRY) |
                      B(HD_D_RECONCILING) | B(HD_D_FAILED) | B(HD_D_PARKED) | B(HD_D_PENDING),
     [HD_D_WAITING_RETRY] = B(HD_D_PENDING) | B(HD_D_SUPERSEDED) | B(HD_D_EXPIRED) |
@@ -159,14 +158,12 @@ static char *status_event(const struct hd_delivery *d, const char *prev)
 {
     char name[512], at[32];
     hd_time_format_rfc3339(d->updated_at, at);
-    json_t *ev = json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:s}",
-                           "schema", "herald.status/v1", "delivery",
-                           hd_delivery_name(d, name, sizeof(name)), "delivery_id",
-                           (json_int_t)d->id, "seq", (json_int_t)d->seq, "item_id", d->item_id,
-                           "version", (json_int_t)d->version, "instance", d->instance, "target",
-                           d->target ? d->target : "", "state", hd_dstate_name(d->state),
-                           "previous", prev, "attempts", (json_int_t)d->attempts,
-                           "at", at);
+    json_t *ev = json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:s}", "schema",
+                           "herald.status/v1", "delivery", hd_delivery_name(d, name, sizeof(name)),
+                           "delivery_id", (json_int_t)d->id, "seq", (json_int_t)d->seq, "item_id",
+                           d->item_id, "version", (json_int_t)d->version, "instance", d->instance,
+                           "target", d->target ? d->target : "", "state", hd_dstate_name(d->state),
+                           "previous", prev, "attempts", (json_int_t)d->attempts, "at", at);
     if (!ev)
         return NULL;
     if (d->reason)

@@ -70,11 +70,11 @@ struct hd_delivery {
     char *remote_url;
     char *adapter_state; /* JSON persisted by the adapter */
     int64_t delivered_at;
-    int64_t seq; /* status events emitted so far */
+    int64_t seq;                /* status events emitted so far */
     int is_retract_of_revision; /* retracting as part of retract_and_republish */
 };
 
-void hd_delivery_free(struct hd_delivery *d); /* NULL-safe; frees strings and d */
+void hd_delivery_free(struct hd_delivery *d);  /* NULL-safe; frees strings and d */
 void hd_delivery_clear(struct hd_delivery *d); /* frees strings, keeps d */
 void hd_delivery_set_str(char **field, const char *value);
 /* "<item>:<version>:<instance>[:<target>]" into buf */

@@ -190,14 +190,14 @@ static const char *find_seeds(const char *given)
     return NULL;
 }
 
-/* ---- seeds: load and rewrite for now ---------------------------------------------------------- */
+/* ---- seeds: load and rewrite for now ----------------------------------------------------------
+ */
 
 static void rewrite_assets(json_t *arr, const char *assets_url)
 {
     size_t i;
     json_t *a;
-    json_array_foreach(arr, i, a)
-    {
+    json_array_foreach (arr, i, a) {
         const char *url = json_string_value(json_object_get(a, "url"));
         json_int_t size = json_integer_value(json_object_get(a, "size"));
         if (!url || size < 16)
@@ -241,8 +241,8 @@ static void rewrite_times(json_t *doc, int64_t now, size_t index)
         shift(doc, "approved_at", delta);
         size_t i;
         json_t *step;
-        json_array_foreach(json_object_get(doc, "review"), i, step)
-        shift(step, "at", delta);
+        json_array_foreach (json_object_get(doc, "review"), i, step)
+            shift(step, "at", delta);
     }
     json_t *sch = json_object_get(doc, "schedule");
     if (!sch)
@@ -320,10 +320,10 @@ static void produce_wave(struct demo *dm, int wave)
         if (s->second_wave != wave)
             continue;
         char *v = json_dumps(s->doc, JSON_COMPACT);
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            dm->mock_rk, RD_KAFKA_V_TOPIC("herald.items"),
-            RD_KAFKA_V_KEY(s->id, strlen(s->id)), RD_KAFKA_V_VALUE(v, strlen(v)),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(dm->mock_rk, RD_KAFKA_V_TOPIC("herald.items"),
+                              RD_KAFKA_V_KEY(s->id, strlen(s->id)), RD_KAFKA_V_VALUE(v, strlen(v)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         free(v);
         if (err)
             fprintf(stderr, "heraldd --demo: producing %s: %s\n", s->file, rd_kafka_err2str(err));
@@ -331,8 +331,7 @@ static void produce_wave(struct demo *dm, int wave)
             n++;
     }
     rd_kafka_flush(dm->mock_rk, 10000);
-    printf("demo: published %d seed item(s)%s\n", n,
-           wave ? " (revisions and retractions)" : "");
+    printf("demo: published %d seed item(s)%s\n", n, wave ? " (revisions and retractions)" : "");
     fflush(stdout);
 }
 
@@ -395,10 +394,11 @@ static void print_table(struct demo *dm)
     for (size_t k = 0; k < HD_ARRAY_LEN(insts); k++)
         printf(" %-22s", insts[k]);
     printf("\n");
-    if (sqlite3_prepare_v2(dm->db,
-                           "SELECT item_id, version, state FROM items ORDER BY received_at, item_id,"
-                           " version",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            dm->db,
+            "SELECT item_id, version, state FROM items ORDER BY received_at, item_id,"
+            " version",
+            -1, &st, NULL) != SQLITE_OK)
         return;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -488,9 +488,8 @@ static int check_expectations(struct demo *dm)
         }
     }
     free(text);
-    int64_t unlisted = one(dm->db,
-                           "SELECT COUNT(*) FROM deliveries WHERE id NOT IN (SELECT id FROM seen)",
-                           NULL);
+    int64_t unlisted =
+        one(dm->db, "SELECT COUNT(*) FROM deliveries WHERE id NOT IN (SELECT id FROM seen)", NULL);
     if (unlisted > 0) {
         printf("demo: %lld delivery(ies) that seeds/expect.tsv does not list\n",
                (long long)unlisted);
@@ -652,8 +651,7 @@ int hd_demo_run(struct hd_registry *reg, const char *seeds_dir, const char *stat
     json_t *urls = hd_sim_set_urls(dm.sims);
     const char *name;
     json_t *u;
-    json_object_foreach(urls, name, u)
-    {
+    json_object_foreach (urls, name, u) {
         char key[80];
         snprintf(key, sizeof(key), "SIM_%s", name);
         json_object_set(vars, key, u);

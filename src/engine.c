@@ -91,8 +91,7 @@ static void rebuild_blocked(struct hd_instance *in, int64_t now)
     json_t *arr = json_array();
     struct lane *l, *tmp;
     int64_t next = 0;
-    HASH_ITER(hh, in->lanes, l, tmp)
-    {
+    HASH_ITER (hh, in->lanes, l, tmp) {
         if (lane_blocked(in, l, now)) {
             json_array_append_new(arr, json_string(l->target));
             int64_t t = l->not_before > now ? l->not_before : 0;
@@ -155,7 +154,8 @@ static int take_token(struct hd_instance *in)
     return 0;
 }
 
-/* ---- pumping ---------------------------------------------------------------------------------- */
+/* ---- pumping ----------------------------------------------------------------------------------
+ */
 
 static int inst_can_dispatch(const struct hd_instance *in)
 {
@@ -182,7 +182,8 @@ static void dispatch_ids(struct hd_instance *in, const int64_t *ids, int n, enum
         if (hd_store_delivery_get(e->st, ids[i], &d) != 0)
             continue;
         struct lane *l = hd_lane_get(in, d->target);
-        if (!l || lane_blocked(in, l, now) || (kind != HD_OP_SEND && hd_store_slot_busy(e->st, d))) {
+        if (!l || lane_blocked(in, l, now) ||
+            (kind != HD_OP_SEND && hd_store_slot_busy(e->st, d))) {
             hd_delivery_free(d);
             continue;
         }
@@ -435,8 +436,7 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
     struct opctx *o, *tmp;
     hd_warn("engine: drain timeout with %zu operation(s) in flight: cancelling them",
             e->n_inflight);
-    HASH_ITER(hh, e->inflight, o, tmp)
-    {
+    HASH_ITER (hh, e->inflight, o, tmp) {
         if (o->completed || o->cancelled_by_core)
             continue;
         o->cancelled_by_core = 1;
@@ -472,8 +472,7 @@ void hd_engine_destroy(struct hd_engine *e)
         return;
     /* ops an adapter never completed: record them as unknown, then forget them */
     struct opctx *o, *tmp;
-    HASH_ITER(hh, e->inflight, o, tmp)
-    {
+    HASH_ITER (hh, e->inflight, o, tmp) {
         if (!o->completed) {
             o->out.kind = HD_OUT_UNKNOWN;
             o->out.reason = "shutdown";
@@ -487,8 +486,7 @@ void hd_engine_destroy(struct hd_engine *e)
         if (in->created && in->chan->destroy)
             in->chan->destroy(in->state);
         struct lane *l, *lt;
-        HASH_ITER(hh, in->lanes, l, lt)
-        {
+        HASH_ITER (hh, in->lanes, l, lt) {
             HASH_DEL(in->lanes, l);
             free(l->target);
             free(l);
@@ -504,8 +502,7 @@ void hd_engine_destroy(struct hd_engine *e)
     }
     free(e->insts);
     struct refreshed *r, *rt;
-    HASH_ITER(hh, e->refreshed, r, rt)
-    {
+    HASH_ITER (hh, e->refreshed, r, rt) {
         HASH_DEL(e->refreshed, r);
         free(r);
     }
@@ -548,8 +545,7 @@ void hd_engine_instance_view(const struct hd_engine *e, size_t i, struct hd_inst
     v->breaker = "closed";
     struct lane *l, *tmp;
     int64_t now = hd_now_ms();
-    HASH_ITER(hh, in->lanes, l, tmp)
-    {
+    HASH_ITER (hh, in->lanes, l, tmp) {
         v->lanes++;
         if (l->br.state == HD_BREAKER_OPEN && now < l->br.open_until) {
             v->lanes_open++;

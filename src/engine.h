@@ -58,12 +58,10 @@ const struct hd_instance_conf *hd_engine_instance_conf(const struct hd_engine *e
 
 /* ---- operator actions (admin API) -------------------------------------------------------- */
 
-int hd_engine_retry(struct hd_engine *e, int64_t delivery_id, const char *who,
-                    const char *reason);
+int hd_engine_retry(struct hd_engine *e, int64_t delivery_id, const char *who, const char *reason);
 int hd_engine_retry_failed(struct hd_engine *e, const char *instance, const char *who,
                            const char *reason, int *n);
-int hd_engine_cancel(struct hd_engine *e, int64_t delivery_id, const char *who,
-                     const char *reason);
+int hd_engine_cancel(struct hd_engine *e, int64_t delivery_id, const char *who, const char *reason);
 int hd_engine_release(struct hd_engine *e, int64_t delivery_id, const char *who,
                       const char *reason);
 int hd_engine_resolve_manual(struct hd_engine *e, int64_t delivery_id, const char *who,

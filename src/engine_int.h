@@ -85,7 +85,7 @@ struct hd_instance {
     struct evhttp *inbound; /* the callback listener (inbound.c) */
     char inbound_url[300];
     struct hd_quota *quotas; /* budgets counted ahead of the platform's (quota.c) */
-    struct hd_cred *creds; /* operator-supplied secrets overriding the configuration */
+    struct hd_cred *creds;   /* operator-supplied secrets overriding the configuration */
     size_t n_creds;
     struct op_list ops;
     /* observability */
@@ -115,15 +115,15 @@ struct opctx {
     char name[512];
     char key[300];
     char *remote_id, *remote_url, *adapter_state;
-    int in_call;   /* the adapter's send() etc. is running */
-    int completed; /* complete() was called */
-    int probe;     /* this op is the lane's half-open probe */
+    int in_call;           /* the adapter's send() etc. is running */
+    int completed;         /* complete() was called */
+    int probe;             /* this op is the lane's half-open probe */
     struct hd_outcome out; /* copy of the outcome (strings owned below) */
     char *o_reason, *o_detail, *o_code, *o_remote_id, *o_url;
     struct event *deadline_ev;
     int cancelled_by_core;
-    UT_hash_handle hh; /* by delivery_id in e->inflight */
-    TAILQ_ENTRY(opctx) link;     /* inst->ops */
+    UT_hash_handle hh;            /* by delivery_id in e->inflight */
+    TAILQ_ENTRY(opctx) link;      /* inst->ops */
     TAILQ_ENTRY(opctx) done_link; /* e->done */
 };
 

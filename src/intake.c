@@ -60,11 +60,12 @@ void hd_intake_stats(const struct hd_intake *in, uint64_t *accepted, uint64_t *r
     *superseded = in->superseded;
 }
 
-/* ---- rejection -------------------------------------------------------------------------------- */
+/* ---- rejection --------------------------------------------------------------------------------
+ */
 
-static int reject(struct hd_intake *in, const struct hd_item_src *src, const void *key,
-                  size_t klen, const void *val, size_t vlen, const char *code,
-                  const char *detail, int64_t *dlq_row)
+static int reject(struct hd_intake *in, const struct hd_item_src *src, const void *key, size_t klen,
+                  const void *val, size_t vlen, const char *code, const char *detail,
+                  int64_t *dlq_row)
 {
     struct hd_rejection r = {
         .topic = src->topic,
@@ -92,7 +93,8 @@ static int reject(struct hd_intake *in, const struct hd_item_src *src, const voi
     return 0;
 }
 
-/* ---- items ------------------------------------------------------------------------------------ */
+/* ---- items ------------------------------------------------------------------------------------
+ */
 
 struct supersede_ctx {
     struct hd_intake *in;
@@ -174,10 +176,9 @@ static int create_deliveries(struct hd_intake *in, const struct hd_item_doc *doc
             }
             int rc = hd_delivery_create(in->st, &d);
             if (rc == 0 && final != HD_D_MAX)
-                rc = hd_delivery_transition(in->st, &d, final,
-                                            final == HD_D_EXPIRED ? "expired" : reason,
-                                            final == HD_D_EXPIRED ? "expired before intake"
-                                                                  : detail);
+                rc = hd_delivery_transition(
+                    in->st, &d, final, final == HD_D_EXPIRED ? "expired" : reason,
+                    final == HD_D_EXPIRED ? "expired before intake" : detail);
             free(reason);
             free(detail);
             hd_delivery_clear(&d);
@@ -206,8 +207,8 @@ static int take_item(struct hd_intake *in, const struct hd_item_doc *doc,
     int retract = strcmp(v->action, "retract") == 0;
     if (hd_store_item_head(in->st, v->id, &h) != 0)
         return HD_EIO;
-    int stale = h.exists && (v->version < h.max_version ||
-                             (!retract && v->version <= h.retracted_version));
+    int stale =
+        h.exists && (v->version < h.max_version || (!retract && v->version <= h.retracted_version));
     struct hd_routing rt = {0};
     if (!stale && !retract && hd_route_item(in->cfg, doc, &rt) != 0)
         return HD_ENOMEM;
@@ -295,8 +296,8 @@ int hd_intake_retract(struct hd_intake *in, const char *item_id, const char *who
     struct count_ctx c = {{in, h.max_version + 1, 1, reason}, 0};
     hd_store_item_deliveries(in->st, item_id, retract_counted, &c);
     hd_store_audit(in->st, who, "retract", item_id, 0, NULL, reason);
-    hd_info("intake: item %s retracted by %s (%d delivery(ies) affected): %s", item_id, who,
-            c.n, reason ? reason : "");
+    hd_info("intake: item %s retracted by %s (%d delivery(ies) affected): %s", item_id, who, c.n,
+            reason ? reason : "");
     *n_affected = c.n;
     return 0;
 }
@@ -365,8 +366,8 @@ int hd_intake_message(void *arg, const rd_kafka_message_t *m, int64_t *dlq_row)
     *dlq_row = 0;
     hd_metrics_intake_add("consumed", NULL, 1);
     if (!m->payload || m->len == 0)
-        return reject(in, &src, m->key, m->key_len, "", 0, HD_REJ_INVALID_JSON,
-                      "empty message", dlq_row);
+        return reject(in, &src, m->key, m->key_len, "", 0, HD_REJ_INVALID_JSON, "empty message",
+                      dlq_row);
     int prc = hd_item_parse(m->payload, m->len, m->key, m->key_len,
                             (size_t)in->cfg->max_message_bytes, &doc, &err);
     if (prc == HD_ENOMEM)

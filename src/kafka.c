@@ -22,8 +22,8 @@
 #include "kafka.h"
 #include "store.h"
 
-#define CONSUME_BUDGET 2000    /* messages per loop turn */
-#define TRACK_HIGH     200000  /* pause intake above this many unsafe offsets */
+#define CONSUME_BUDGET 2000   /* messages per loop turn */
+#define TRACK_HIGH     200000 /* pause intake above this many unsafe offsets */
 #define TRACK_LOW      50000
 
 struct track_entry {
@@ -132,8 +132,7 @@ static void on_durable(void *arg, int err)
     if (err)
         return; /* the store failure handler restarts intake from the stored offsets */
     struct partition *p, *tmp;
-    HASH_ITER(hh, k->parts, p, tmp)
-    {
+    HASH_ITER (hh, k->parts, p, tmp) {
         for (size_t i = p->head; i < p->len; i++)
             p->e[i].durable = 1;
         advance(k, p);
@@ -166,8 +165,7 @@ static int track(struct hd_kafka *k, int32_t partition, int64_t offset, int64_t 
 void hd_kafka_dlq_acked(struct hd_kafka *k, int64_t id)
 {
     struct partition *p, *tmp;
-    HASH_ITER(hh, k->parts, p, tmp)
-    {
+    HASH_ITER (hh, k->parts, p, tmp) {
         int hit = 0;
         for (size_t i = p->head; i < p->len; i++)
             if (p->e[i].dlq_row == id) {
@@ -296,8 +294,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    int l = level <= 3 ? HD_LOG_ERROR : level <= 4 ? HD_LOG_WARN : level <= 6 ? HD_LOG_INFO
-                                                                                : HD_LOG_DEBUG;
+    int l = level <= 3   ? HD_LOG_ERROR
+            : level <= 4 ? HD_LOG_WARN
+            : level <= 6 ? HD_LOG_INFO
+                         : HD_LOG_DEBUG;
     HD_LOG(l, "kafka", "%s: %s", fac, buf);
 }
 
@@ -642,8 +642,8 @@ void hd_kafka_destroy(struct hd_kafka *k)
             close(k->ppipe[i]);
     }
     struct partition *p, *tmp;
-    HASH_ITER(hh, k->parts, p, tmp)
-    part_drop(k, p);
+    HASH_ITER (hh, k->parts, p, tmp)
+        part_drop(k, p);
     free(k);
 }
 

@@ -45,18 +45,42 @@ int main(int argc, char **argv)
     int list = 0, json = 0, demo = 0, once = 0, c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'k': check = optarg; break;
-        case 'l': list = 1; break;
-        case 'j': json = 1; break;
-        case 'r': ready = optarg; break;
-        case 'd': demo = 1; break;
-        case 'o': once = 1; break;
-        case 's': seeds = optarg; break;
-        case 'S': state_dir = optarg; break;
-        case 'V': printf("heraldd %s (adapter ABI %d)\n", HERALD_VERSION, HD_ABI_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'k':
+            check = optarg;
+            break;
+        case 'l':
+            list = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'r':
+            ready = optarg;
+            break;
+        case 'd':
+            demo = 1;
+            break;
+        case 'o':
+            once = 1;
+            break;
+        case 's':
+            seeds = optarg;
+            break;
+        case 'S':
+            state_dir = optarg;
+            break;
+        case 'V':
+            printf("heraldd %s (adapter ABI %d)\n", HERALD_VERSION, HD_ABI_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -70,15 +70,14 @@ void hd_metrics_each(hd_metric_cb *cb, void *arg)
 {
     struct counter *c, *tmp;
     HASH_SRT(hh, counters, by_key); /* families together, for one TYPE line each */
-    HASH_ITER(hh, counters, c, tmp)
-    cb(arg, c->family, c->instance, c->label, c->value);
+    HASH_ITER (hh, counters, c, tmp)
+        cb(arg, c->family, c->instance, c->label, c->value);
 }
 
 void hd_metrics_reset(void)
 {
     struct counter *c, *tmp;
-    HASH_ITER(hh, counters, c, tmp)
-    {
+    HASH_ITER (hh, counters, c, tmp) {
         HASH_DEL(counters, c);
         free(c->key);
         free(c->family);

@@ -13,8 +13,8 @@ void hd_metrics_channel_add(const char *instance, const char *name, const char *
 /* herald_intake_<name>_total{reason=".."} += v (reason may be NULL) */
 void hd_metrics_intake_add(const char *name, const char *reason, double v);
 
-typedef void hd_metric_cb(void *arg, const char *family, const char *instance,
-                          const char *label, double value);
+typedef void hd_metric_cb(void *arg, const char *family, const char *instance, const char *label,
+                          double value);
 void hd_metrics_each(hd_metric_cb *cb, void *arg);
 void hd_metrics_reset(void);
 

@@ -54,8 +54,8 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 static void on_row(void *arg, int64_t id, const char *key, const char *payload)
 {
     struct hd_outbox *ob = arg;
-    if (hd_kafka_produce(ob->k, ob->status_topic, key, strlen(key), payload, strlen(payload),
-                         NULL, 0, HD_PRODUCED_STATUS, id) == 0) {
+    if (hd_kafka_produce(ob->k, ob->status_topic, key, strlen(key), payload, strlen(payload), NULL,
+                         0, HD_PRODUCED_STATUS, id) == 0) {
         ob->in_flight++;
         ob->last_id = id;
     } else {
@@ -230,8 +230,7 @@ void hd_outbox_destroy(struct hd_outbox *ob)
     if (ob->retry_ev)
         event_free(ob->retry_ev);
     struct dlq_flight *f, *tmp;
-    HASH_ITER(hh, ob->dlq, f, tmp)
-    {
+    HASH_ITER (hh, ob->dlq, f, tmp) {
         HASH_DEL(ob->dlq, f);
         free(f);
     }

@@ -13,7 +13,7 @@
 void hd_engine_drain_progress(struct hd_engine *e);
 
 static const char *const outcome_names[HD_OUT_MAX] = {
-    "delivered", "accepted", "retry",     "retry_after", "refresh_credentials",
+    "delivered",      "accepted", "retry",   "retry_after", "refresh_credentials",
     "needs_operator", "rejected", "unknown", "cancelled"};
 static const char *const kind_names[HD_OP_KIND_MAX] = {"send", "retract", "poll", "reconcile"};
 
@@ -78,7 +78,8 @@ static void on_sending_durable(void *arg, int err)
 {
     struct opctx *o = arg;
     if (err) {
-        struct hd_outcome out = {.kind = HD_OUT_CANCELLED, .reason = "store_failed",
+        struct hd_outcome out = {.kind = HD_OUT_CANCELLED,
+                                 .reason = "store_failed",
                                  .detail = "the store could not record the send"};
         o->e->svc.complete(&o->op, &out);
         return;
@@ -154,8 +155,8 @@ static void fill_deps(struct hd_instance *in, struct hd_delivery *d, struct hd_d
     *n = 0;
     for (size_t i = 0; i < in->conf->n_depends_on && *n < 8; i++) {
         struct hd_delivery *dd = NULL;
-        if (hd_store_dependency(in->e->st, d->item_id, d->version, in->conf->depends_on[i],
-                                &dd) != 0 ||
+        if (hd_store_dependency(in->e->st, d->item_id, d->version, in->conf->depends_on[i], &dd) !=
+                0 ||
             !dd)
             continue;
         if (dd->state != HD_D_DELIVERED) {
@@ -239,9 +240,12 @@ int hd_op_start(struct hd_instance *in, struct hd_delivery *d, enum hd_op_kind k
         if (r != HD_RENDER_OK) {
             free(o->payload.data);
             o->payload.data = NULL;
-            struct hd_attempt a = {.delivery_id = d->id, .kind = "render",
-                                   .started_at = hd_now_ms(), .outcome = "rejected",
-                                   .reason = "render_rejected", .message = err};
+            struct hd_attempt a = {.delivery_id = d->id,
+                                   .kind = "render",
+                                   .started_at = hd_now_ms(),
+                                   .outcome = "rejected",
+                                   .reason = "render_rejected",
+                                   .message = err};
             hd_store_attempt_insert(e->st, &a);
             HD_LOG(HD_LOG_WARN, in->prefix, "delivery %s: render rejected: %s", o->name, err);
             fail_now(e, d, HD_D_FAILED, "render_rejected", err[0] ? err : "render rejected");
@@ -409,19 +413,25 @@ static void retry_later(struct hd_instance *in, struct hd_delivery *d, int64_t n
     }
     if (d->attempts >= in->conf->max_attempts) {
         snprintf(why, sizeof(why), "%d attempts; last: %s", d->attempts,
-                 detail ? detail : reason ? reason : "?");
+                 detail   ? detail
+                 : reason ? reason
+                          : "?");
         transition(in, d, HD_D_FAILED, "attempts_exhausted", why);
         hd_release_held(e, d->item_id, d->instance);
         return;
     }
     if (now - d->created_at >= in->conf->max_age_ms) {
         snprintf(why, sizeof(why), "older than max_age; last: %s",
-                 detail ? detail : reason ? reason : "?");
+                 detail   ? detail
+                 : reason ? reason
+                          : "?");
         transition(in, d, HD_D_FAILED, "max_age", why);
         hd_release_held(e, d->item_id, d->instance);
         return;
     }
-    d->next_at = not_before ? not_before : now + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, d->attempts, hd_random());
+    d->next_at = not_before ? not_before
+                            : now + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms,
+                                               d->attempts, hd_random());
     in->retries++;
     transition(in, d, HD_D_WAITING_RETRY, reason, detail);
     hd_engine_rearm(e);
@@ -486,8 +496,7 @@ static void on_send_outcome(struct opctx *o, struct hd_delivery *d)
     case HD_OUT_NEEDS_OPERATOR:
         d->attempts--;
         hd_inst_set_parked(in, 1, out->detail ? out->detail : out->reason);
-        transition(in, d, HD_D_PARKED, out->reason ? out->reason : "needs_operator",
-                   out->detail);
+        transition(in, d, HD_D_PARKED, out->reason ? out->reason : "needs_operator", out->detail);
         break;
     case HD_OUT_REJECTED:
         hd_lane_success(in, o->lane, o->probe); /* the platform answered: not a breaker failure */
@@ -508,8 +517,7 @@ static void on_send_outcome(struct opctx *o, struct hd_delivery *d)
             retry_later(in, d, 0, out->reason ? out->reason : "unknown", out->detail);
         } else {
             d->next_at = 0;
-            transition(in, d, HD_D_RECONCILING, out->reason ? out->reason : "unknown",
-                       out->detail);
+            transition(in, d, HD_D_RECONCILING, out->reason ? out->reason : "unknown", out->detail);
         }
         break;
     }
@@ -557,7 +565,8 @@ static void on_retract_outcome(struct opctx *o, struct hd_delivery *d)
         }
         d->next_at = out->kind == HD_OUT_RETRY_AFTER && out->at_ms > hd_now_ms()
                          ? out->at_ms
-                         : hd_now_ms() + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, d->attempts, hd_random());
+                         : hd_now_ms() + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms,
+                                                    d->attempts, hd_random());
         hd_delivery_save(in->e->st, d);
         hd_engine_rearm(in->e);
         break;
@@ -604,7 +613,9 @@ static void on_poll_outcome(struct opctx *o, struct hd_delivery *d)
         d->next_at = out->at_ms > now ? out->at_ms : now + POLL_DEFAULT_MS;
         break;
     default:
-        d->next_at = now + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, 3, hd_random()) + POLL_DEFAULT_MS;
+        d->next_at = now +
+                     hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms, 3, hd_random()) +
+                     POLL_DEFAULT_MS;
         break;
     }
     hd_delivery_save(in->e->st, d);
@@ -646,15 +657,14 @@ static void on_reconcile_outcome(struct opctx *o, struct hd_delivery *d)
         break;
     case HD_OUT_NEEDS_OPERATOR:
         hd_inst_set_parked(in, 1, out->detail ? out->detail : out->reason);
-        transition(in, d, HD_D_PARKED, out->reason ? out->reason : "needs_operator",
-                   out->detail);
+        transition(in, d, HD_D_PARKED, out->reason ? out->reason : "needs_operator", out->detail);
         break;
     default: /* still unknown: ask again later -- not before at_ms when the adapter names a
               * time (retry_after: a rate limit, or a platform that shows results late) */
         d->next_at = out->at_ms > hd_now_ms()
                          ? out->at_ms
-                         : hd_now_ms() + hd_backoff(in->conf->retry_base_ms,
-                                                    in->conf->retry_cap_ms, 2, hd_random());
+                         : hd_now_ms() + hd_backoff(in->conf->retry_base_ms, in->conf->retry_cap_ms,
+                                                    2, hd_random());
         hd_delivery_save(e->st, d);
         hd_engine_rearm(e);
         break;
@@ -679,7 +689,8 @@ void hd_op_finish(struct opctx *o)
     in->attempts++;
     if (k != HD_OUT_DELIVERED && k != HD_OUT_ACCEPTED && k != HD_OUT_CANCELLED) {
         in->last_error_ms = hd_now_ms();
-        snprintf(in->last_error, sizeof(in->last_error), "%s: %s", o->out.reason ? o->out.reason : outcome_name(k),
+        snprintf(in->last_error, sizeof(in->last_error), "%s: %s",
+                 o->out.reason ? o->out.reason : outcome_name(k),
                  o->out.detail ? o->out.detail : "");
     }
     HD_LOG(k == HD_OUT_DELIVERED || k == HD_OUT_ACCEPTED ? HD_LOG_DEBUG : HD_LOG_INFO, in->prefix,

@@ -106,8 +106,7 @@ int64_t hd_quota_left(struct hd_instance *in, const char *name)
 void hd_quotas_free(struct hd_instance *in)
 {
     struct hd_quota *q, *tmp;
-    HASH_ITER(hh, in->quotas, q, tmp)
-    {
+    HASH_ITER (hh, in->quotas, q, tmp) {
         HASH_DEL(in->quotas, q);
         free(q->name);
         free(q);

@@ -21,14 +21,14 @@ extern hd_channel_entry_fn *const hd_builtin_channels[];
 
 struct hd_registry {
     const struct hd_channel **chans;
-    char **origins; /* "built-in" or the .so path */
-    void **handles; /* dlopen handles (NULL for built-ins) */
+    char **origins;        /* "built-in" or the .so path */
+    void **handles;        /* dlopen handles (NULL for built-ins) */
     uint64_t *devs, *inos; /* the .so file (0 for built-ins): a reload loads it only once */
     size_t n;
 };
 
-int hd_registry_create(hd_channel_entry_fn *const *builtins, struct hd_registry **out,
-                       char *err, size_t errlen);
+int hd_registry_create(hd_channel_entry_fn *const *builtins, struct hd_registry **out, char *err,
+                       size_t errlen);
 /* Load every *.so in dir (sorted by name). Each refusal is one diag line naming the file. */
 int hd_registry_load_dir(struct hd_registry *r, const char *dir, struct hd_diag *d);
 /* Load one .so; 0, or HD_EINVAL / HD_EEXIST (duplicate name) with "<path>: <reason>" in err.

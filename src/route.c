@@ -55,15 +55,13 @@ static void add_inst(struct hd_routing *out, const struct hd_instance_conf *ic, 
         out->insts[out->n++] = ic;
 }
 
-int hd_route_item(const struct hd_config *c, const struct hd_item_doc *doc,
-                  struct hd_routing *out)
+int hd_route_item(const struct hd_config *c, const struct hd_item_doc *doc, struct hd_routing *out)
 {
     memset(out, 0, sizeof(*out));
     out->insts = calloc(c->n_instances + 1, sizeof(*out->insts));
     if (!out->insts)
         return HD_ENOMEM;
-    json_t *ex = json_object(), *rules = json_array(), *ignored = json_array(),
-           *ids = json_array();
+    json_t *ex = json_object(), *rules = json_array(), *ignored = json_array(), *ids = json_array();
     if (c->item_targets_override && doc->n_target_channels > 0) {
         /* the item names its channels: an instance id, or an adapter name for all its instances */
         for (size_t k = 0; k < doc->n_target_channels; k++) {

@@ -17,8 +17,7 @@ struct hd_routing {
     char *explain; /* JSON: {"rules":[names],"instances":[ids],"ignored":[...]} */
 };
 
-int hd_route_item(const struct hd_config *c, const struct hd_item_doc *doc,
-                  struct hd_routing *out);
+int hd_route_item(const struct hd_config *c, const struct hd_item_doc *doc, struct hd_routing *out);
 void hd_routing_free(struct hd_routing *r);
 /* The targets of `ic` for doc: "" alone for single-target instances; for multi-target ones the
  * item's list (streets/boards) intersected with the configured targets, or every configured

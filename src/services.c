@@ -11,7 +11,8 @@
 #include "metrics.h"
 #include "text.h"
 
-/* ---- persist ---------------------------------------------------------------------------------- */
+/* ---- persist ----------------------------------------------------------------------------------
+ */
 
 struct persist_req {
     hd_persist_cb *done;
@@ -50,7 +51,8 @@ static int svc_persist(struct hd_op *op, const char *state_json, hd_persist_cb *
     return 0;
 }
 
-/* ---- configuration ---------------------------------------------------------------------------- */
+/* ---- configuration ----------------------------------------------------------------------------
+ */
 
 static const struct hd_conf_value *value(struct hd_instance *in, const char *key)
 {
@@ -138,8 +140,8 @@ static int svc_http_request(struct hd_instance *in, const struct hd_http_req *re
         .ca_file = in->conf->ca_file,
         .log_prefix = in->prefix,
         /* non-idempotent adapters (WeChat, Weibo): no hidden resend of a POST by libcurl */
-        .no_reuse = !(in->chan->caps & HD_CAP_IDEMPOTENT) && req->method &&
-                    strcmp(req->method, "GET") != 0,
+        .no_reuse =
+            !(in->chan->caps & HD_CAP_IDEMPOTENT) && req->method && strcmp(req->method, "GET") != 0,
     };
     return hd_http_request(in->e->http, req, &o, cb, arg, call);
 }
@@ -192,7 +194,8 @@ static void svc_timer_cancel(struct hd_timer *t)
     free(t);
 }
 
-/* ---- token cache ------------------------------------------------------------------------------ */
+/* ---- token cache ------------------------------------------------------------------------------
+ */
 
 static struct token *token_find(struct hd_instance *in, const char *name)
 {
@@ -306,8 +309,7 @@ static void svc_token_invalidate(struct hd_instance *in, const char *name, const
 void hd_tokens_free(struct hd_instance *in)
 {
     struct token *t, *tmp;
-    HASH_ITER(hh, in->tokens_cache, t, tmp)
-    {
+    HASH_ITER (hh, in->tokens_cache, t, tmp) {
         HASH_DEL(in->tokens_cache, t);
         struct token_waiter *w;
         while ((w = STAILQ_FIRST(&t->waiters))) {

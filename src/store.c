@@ -372,8 +372,8 @@ int hd_store_flush(struct hd_store *s)
     return commit(s);
 }
 
-const double hd_store_commit_bounds[HD_STORE_COMMIT_BUCKETS] = {
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+const double hd_store_commit_bounds[HD_STORE_COMMIT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                                0.025,  0.05,  0.1,    0.25,  1};
 
 void hd_store_stats(const struct hd_store *s, struct hd_store_stats *out)
 {
@@ -467,7 +467,8 @@ int hd_store_step_done(struct hd_store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_FULL ? HD_EFULL : HD_EIO;
 }
 
-/* ---- SQL profile (HERALD_SQL_PROFILE=1: time per statement, printed at close) ------------------ */
+/* ---- SQL profile (HERALD_SQL_PROFILE=1: time per statement, printed at close) ------------------
+ */
 
 struct sql_prof {
     char *sql; /* key: the statement's text (copied: exec'd statements free theirs) */
@@ -507,8 +508,7 @@ static void profile_dump(void)
 {
     struct sql_prof *e, *tmp;
     HASH_SORT(profs, by_time);
-    HASH_ITER(hh, profs, e, tmp)
-    {
+    HASH_ITER (hh, profs, e, tmp) {
         fprintf(stderr, "sqlprof %10.1f ms %8llu x %7.1f us  %.150s\n", e->ns / 1e6,
                 (unsigned long long)e->n, e->ns / 1e3 / (double)e->n, e->sql);
         HASH_DEL(profs, e);
@@ -536,9 +536,8 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
     s->status_topic = hd_strdup(o->status_topic ? o->status_topic : "herald.status");
     s->commit_interval_ms = o->commit_interval_ms;
     s->commit_max_ops = o->commit_max_ops > 0 ? o->commit_max_ops : 20000;
-    int rc = sqlite3_open_v2(o->path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        o->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", o->path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -583,8 +582,7 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
     if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0)
         s->ckpt_started = 1;
     else
-        hd_warn("store: no checkpointer thread (%s): checkpoints run on the loop",
-                strerror(errno));
+        hd_warn("store: no checkpointer thread (%s): checkpoints run on the loop", strerror(errno));
     if (!s->ckpt_started)
         sqlite3_wal_autocheckpoint(s->db, 1000);
     *out = s;
@@ -597,8 +595,7 @@ fail:
 int hd_store_open_reader(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path,
                  db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
@@ -626,8 +623,7 @@ void hd_store_close(struct hd_store *s)
     if (getenv("HERALD_SQL_PROFILE"))
         profile_dump();
     struct stmt_entry *e, *tmp;
-    HASH_ITER(hh, s->stmts, e, tmp)
-    {
+    HASH_ITER (hh, s->stmts, e, tmp) {
         HASH_DEL(s->stmts, e);
         sqlite3_finalize(e->st);
         free(e);

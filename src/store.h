@@ -128,8 +128,8 @@ int hd_store_ids_in_state(struct hd_store *s, const char *instance, enum hd_dsta
 int hd_store_pending(struct hd_store *s, const char *instance, const char *blocked_json,
                      int64_t *ids, int limit);
 /* retracting / reconciling rows due (next_at == 0) of an instance */
-int hd_store_due_ops(struct hd_store *s, const char *instance, enum hd_dstate state,
-                     int64_t *ids, int limit);
+int hd_store_due_ops(struct hd_store *s, const char *instance, enum hd_dstate state, int64_t *ids,
+                     int limit);
 /* Rows whose next_at has come (any instance), and the earliest next_at in the future. */
 int hd_store_wake_due(struct hd_store *s, int64_t now, int64_t *ids, int limit);
 int64_t hd_store_wake_next(struct hd_store *s);
@@ -144,8 +144,8 @@ int hd_store_slot_busy(struct hd_store *s, const struct hd_delivery *d);
 /* The latest delivered version of the slot below `version` (what is live now), or NULL. */
 int hd_store_slot_live(struct hd_store *s, const struct hd_delivery *d, struct hd_delivery **out);
 /* The delivery of the same item/version on another instance (target ""). */
-int hd_store_dependency(struct hd_store *s, const char *item, int64_t version,
-                        const char *instance, struct hd_delivery **out);
+int hd_store_dependency(struct hd_store *s, const char *item, int64_t version, const char *instance,
+                        struct hd_delivery **out);
 /* Has (item, any version) been delivered on instance and target? 1 yes, 0 no; *known = item
  * exists; *routed_here = it has deliveries on that instance and target. */
 int hd_store_item_delivered_on(struct hd_store *s, const char *item, const char *instance,

@@ -10,9 +10,9 @@
 #include "store.h"
 
 #define DCOLS                                                                                      \
-    "id, item_id, version, instance, target, state, reason, detail, priority, attempts,"         \
-    " created_at, updated_at, next_at, not_before, expires_at, approved_at, hold_kind,"          \
-    " hold_item, hold_instance, hold_until, remote_id, remote_url, adapter_state,"               \
+    "id, item_id, version, instance, target, state, reason, detail, priority, attempts,"           \
+    " created_at, updated_at, next_at, not_before, expires_at, approved_at, hold_kind,"            \
+    " hold_item, hold_instance, hold_until, remote_id, remote_url, adapter_state,"                 \
     " delivered_at, seq"
 
 static char *col_str(sqlite3_stmt *st, int i)
@@ -198,8 +198,8 @@ char *hd_store_item_doc(struct hd_store *s, const char *id, int64_t version)
 
 char *hd_store_item_interprets(struct hd_store *s, const char *id, int64_t version)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT interprets FROM items WHERE item_id = ?1 AND version = ?2");
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT interprets FROM items WHERE item_id = ?1 AND version = ?2");
     char *out = NULL;
     if (!st)
         return NULL;
@@ -320,8 +320,8 @@ int hd_store_delivery_find(struct hd_store *s, const char *item, int64_t version
 int hd_store_item_deliveries(struct hd_store *s, const char *item, hd_delivery_iter_cb *cb,
                              void *arg)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT " DCOLS " FROM deliveries WHERE item_id = ?1 ORDER BY version, id");
+    sqlite3_stmt *st = hd_store_stmt(s, "SELECT " DCOLS
+                                        " FROM deliveries WHERE item_id = ?1 ORDER BY version, id");
     if (!st)
         return HD_EIO;
     bind_text(st, 1, item);
@@ -381,8 +381,8 @@ int hd_store_pending(struct hd_store *s, const char *instance, const char *block
     return collect_ids(s, st, ids, limit);
 }
 
-int hd_store_due_ops(struct hd_store *s, const char *instance, enum hd_dstate state,
-                     int64_t *ids, int limit)
+int hd_store_due_ops(struct hd_store *s, const char *instance, enum hd_dstate state, int64_t *ids,
+                     int limit)
 {
     sqlite3_stmt *st = hd_store_stmt(
         s, "SELECT id FROM deliveries WHERE instance = ?1 AND state = ?2 AND next_at IS NULL"
@@ -439,9 +439,9 @@ int64_t hd_store_expiry_next(struct hd_store *s)
 int hd_store_held_by(struct hd_store *s, const char *hold_item, const char *hold_instance,
                      int64_t *ids, int limit)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT id FROM deliveries WHERE state = 'held' AND hold_item = ?1"
-           " AND hold_instance = ?2 ORDER BY id LIMIT ?3");
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT id FROM deliveries WHERE state = 'held' AND hold_item = ?1"
+                         " AND hold_instance = ?2 ORDER BY id LIMIT ?3");
     if (!st)
         return HD_EIO;
     bind_text(st, 1, hold_item);
@@ -467,10 +467,10 @@ int hd_store_slot_busy(struct hd_store *s, const struct hd_delivery *d)
 
 int hd_store_slot_live(struct hd_store *s, const struct hd_delivery *d, struct hd_delivery **out)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT " DCOLS " FROM deliveries WHERE item_id = ?1 AND instance = ?2"
-           " AND target = ?3 AND version < ?4 AND state = 'delivered'"
-           " ORDER BY version DESC LIMIT 1");
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT " DCOLS " FROM deliveries WHERE item_id = ?1 AND instance = ?2"
+                         " AND target = ?3 AND version < ?4 AND state = 'delivered'"
+                         " ORDER BY version DESC LIMIT 1");
     if (!st)
         return HD_EIO;
     bind_text(st, 1, d->item_id);
@@ -480,8 +480,8 @@ int hd_store_slot_live(struct hd_store *s, const struct hd_delivery *d, struct h
     return one_delivery(s, st, out);
 }
 
-int hd_store_dependency(struct hd_store *s, const char *item, int64_t version,
-                        const char *instance, struct hd_delivery **out)
+int hd_store_dependency(struct hd_store *s, const char *item, int64_t version, const char *instance,
+                        struct hd_delivery **out)
 {
     return hd_store_delivery_find(s, item, version, instance, "", out);
 }
@@ -492,9 +492,9 @@ int hd_store_item_delivered_on(struct hd_store *s, const char *item, const char 
     struct hd_item_head h;
     hd_store_item_head(s, item, &h);
     *known = h.exists;
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT COUNT(*), COALESCE(SUM(state = 'delivered'), 0) FROM deliveries"
-           " WHERE item_id = ?1 AND instance = ?2 AND target = ?3");
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT COUNT(*), COALESCE(SUM(state = 'delivered'), 0) FROM deliveries"
+                         " WHERE item_id = ?1 AND instance = ?2 AND target = ?3");
     if (!st)
         return 0;
     bind_text(st, 1, item);
@@ -513,9 +513,9 @@ int hd_store_item_delivered_on(struct hd_store *s, const char *item, const char 
 int hd_store_delivery_by_remote(struct hd_store *s, const char *instance, const char *ref,
                                 struct hd_delivery **out)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT " DCOLS " FROM deliveries WHERE instance = ?1 AND remote_id = ?2"
-           " ORDER BY version DESC, id DESC LIMIT 1");
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT " DCOLS " FROM deliveries WHERE instance = ?1 AND remote_id = ?2"
+                         " ORDER BY version DESC, id DESC LIMIT 1");
     if (!st)
         return HD_EIO;
     bind_text(st, 1, instance);
@@ -525,8 +525,8 @@ int hd_store_delivery_by_remote(struct hd_store *s, const char *instance, const 
 
 int64_t hd_store_count_state(struct hd_store *s, const char *instance, enum hd_dstate state)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT COUNT(*) FROM deliveries WHERE instance = ?1 AND state = ?2");
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT COUNT(*) FROM deliveries WHERE instance = ?1 AND state = ?2");
     if (!st)
         return 0;
     bind_text(st, 1, instance);
@@ -543,8 +543,8 @@ int hd_store_counts(struct hd_store *s, hd_count_cb *cb, void *arg)
     if (!st)
         return HD_EIO;
     while (sqlite3_step(st) == SQLITE_ROW)
-        cb(arg, (const char *)sqlite3_column_text(st, 0),
-           (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
+        cb(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+           sqlite3_column_int64(st, 2));
     sqlite3_reset(st);
     return 0;
 }
@@ -610,8 +610,8 @@ int hd_store_history_insert(struct hd_store *s, const struct hd_delivery *d, con
 int hd_store_outbox_after(struct hd_store *s, int64_t after_id, int limit, hd_outbox_row_cb *cb,
                           void *arg)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT id, key, payload FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2");
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT id, key, payload FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2");
     int n = 0;
     if (!st)
         return HD_EIO;
@@ -804,13 +804,14 @@ int hd_store_audit(struct hd_store *s, const char *who, const char *action, cons
     return hd_store_step_done(s, st, "audit");
 }
 
-/* ---- quotas ------------------------------------------------------------------------------------ */
+/* ---- quotas ------------------------------------------------------------------------------------
+ */
 
 int hd_store_quota_get(struct hd_store *s, const char *instance, const char *name,
                        int64_t *window_start, int64_t *used)
 {
-    sqlite3_stmt *st = hd_store_stmt(
-        s, "SELECT window_start, used FROM quotas WHERE instance = ?1 AND name = ?2");
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT window_start, used FROM quotas WHERE instance = ?1 AND name = ?2");
     if (!st)
         return HD_EIO;
     bind_text(st, 1, instance);

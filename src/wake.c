@@ -275,7 +275,8 @@ int hd_recover(struct hd_engine *e)
 {
     int64_t ids[512];
     int total = 0, n;
-    while ((n = hd_store_ids_in_state(e->st, NULL, HD_D_SENDING, ids, (int)HD_ARRAY_LEN(ids))) > 0) {
+    while ((n = hd_store_ids_in_state(e->st, NULL, HD_D_SENDING, ids, (int)HD_ARRAY_LEN(ids))) >
+           0) {
         for (int i = 0; i < n; i++) {
             struct hd_delivery *d = NULL;
             if (hd_store_delivery_get(e->st, ids[i], &d) != 0 || !d)

@@ -254,7 +254,7 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     } else {
         int64_t from_ms = it->not_before_ms ? it->not_before_ms : it->approved_at_ms;
         e->svc->time_format(from_ms + e->validity_ms, e->svc->time_offset(valid_from), until,
-                    sizeof(until));
+                            sizeof(until));
     }
     if (!valid_from) {
         snprintf(err, errlen, "the item has no approved_at");

@@ -109,8 +109,7 @@ static const char *validate(struct hd_sim_req *r, json_t *body, const char *key)
     if (deps && !json_is_array(deps))
         return "deps must be an array";
     size_t i;
-    json_array_foreach(deps, i, v)
-    {
+    json_array_foreach (deps, i, v) {
         if (!json_is_object(v) || !nonempty_string(json_object_get(v, "instance")) ||
             !optional_string(json_object_get(v, "remote_id")) ||
             !optional_string(json_object_get(v, "url")))
@@ -159,13 +158,13 @@ static void apply_publish(struct webhook *wh, struct hd_sim_req *r, const char *
         snprintf(remote, sizeof(remote), "wh-%llu", (unsigned long long)++wh->next_id);
     }
     hd_sim_sha256_hex(raw, len, hash);
-    json_object_set_new(
-        wh->items, id,
-        json_pack("{s:s,s:s,s:I,s:O,s:s,s:O,s:I,s:s,s:O,s:O?}", "id", remote, "item_id", id,
-                  "version", version, "event", json_object_get(body, "event"), "body_sha256",
-                  hash, "delivery_id", json_object_get(body, "delivery_id"), "applied_at",
-                  (json_int_t)hd_sim_now_ms(wh->sim), "idempotency_key", key, "item", item,
-                  "deps", json_object_get(body, "deps")));
+    json_object_set_new(wh->items, id,
+                        json_pack("{s:s,s:s,s:I,s:O,s:s,s:O,s:I,s:s,s:O,s:O?}", "id", remote,
+                                  "item_id", id, "version", version, "event",
+                                  json_object_get(body, "event"), "body_sha256", hash,
+                                  "delivery_id", json_object_get(body, "delivery_id"), "applied_at",
+                                  (json_int_t)hd_sim_now_ms(wh->sim), "idempotency_key", key,
+                                  "item", item, "deps", json_object_get(body, "deps")));
     json_object_del(wh->gone, id);
     hd_sim_applied(r, key);
 answer:;
@@ -331,8 +330,7 @@ static json_t *inspect(void *state)
     json_t *items = json_object();
     const char *id;
     json_t *rec;
-    json_object_foreach(wh->items, id, rec)
-    {
+    json_object_foreach (wh->items, id, rec) {
         json_object_set_new(items, id,
                             json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(rec, "id"),
                                       "version", json_object_get(rec, "version"), "event",

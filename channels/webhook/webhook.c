@@ -25,7 +25,7 @@ struct webhook {
     const char *secret;
     size_t secret_len;
     char success[256], retry[256]; /* status classes, e.g. "2xx" and "408,425,429,5xx" */
-    const char *const *extra; /* "Name: value" headers */
+    const char *const *extra;      /* "Name: value" headers */
     size_t n_extra;
 };
 
@@ -109,7 +109,8 @@ static int create(struct hd_instance *inst, const struct hd_services *svc, void 
     snprintf(w->retry, sizeof(w->retry), "%s", svc->conf_str(inst, "retry_status"));
     w->n_extra = svc->conf_list(inst, "headers", &w->extra);
     if (!valid_spec(w->success) || !valid_spec(w->retry)) {
-        snprintf(err, errlen, "success_status/retry_status: use classes like 2xx, codes and ranges");
+        snprintf(err, errlen,
+                 "success_status/retry_status: use classes like 2xx, codes and ranges");
         free(w);
         return -1;
     }
@@ -173,11 +174,11 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
         if (rc->prev_url)
             json_object_set_new(prev, "url", json_string(rc->prev_url));
     }
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "schema",
-                            "herald.webhook/v1", "event", rc->is_update ? "update" : "publish",
-                            "delivery_id", name, "instance", rc->instance_id, "target",
-                            rc->target ? rc->target : "", "idempotency_key", rc->idempotency_key,
-                            "item", item, "deps", deps, "previous", prev);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "schema", "herald.webhook/v1",
+                  "event", rc->is_update ? "update" : "publish", "delivery_id", name, "instance",
+                  rc->instance_id, "target", rc->target ? rc->target : "", "idempotency_key",
+                  rc->idempotency_key, "item", item, "deps", deps, "previous", prev);
     if (!doc) {
         snprintf(err, errlen, "cannot build the webhook document");
         return HD_RENDER_REJECT;
@@ -190,8 +191,8 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     }
     out->len = strlen(out->data);
     snprintf(out->content_type, sizeof(out->content_type), "application/json; charset=utf-8");
-    snprintf(out->summary, sizeof(out->summary), "%s %.120s",
-             rc->is_update ? "update" : "publish", it->title ? it->title : it->id);
+    snprintf(out->summary, sizeof(out->summary), "%s %.120s", rc->is_update ? "update" : "publish",
+             it->title ? it->title : it->id);
     return HD_RENDER_OK;
 }
 
@@ -223,9 +224,11 @@ static void on_response(void *arg, const struct hd_http_resp *r)
     int retract = c->op->kind == HD_OP_RETRACT;
     if (r->error != HD_HTTP_OK) {
         snprintf(reason, sizeof(reason), "http_%s",
-                 r->error == HD_HTTP_CONNECT ? "connect" : r->error == HD_HTTP_TIMEOUT ? "timeout"
-                 : r->error == HD_HTTP_TLS ? "tls" : r->error == HD_HTTP_CANCELLED ? "cancelled"
-                                                                                    : "connection");
+                 r->error == HD_HTTP_CONNECT     ? "connect"
+                 : r->error == HD_HTTP_TIMEOUT   ? "timeout"
+                 : r->error == HD_HTTP_TLS       ? "tls"
+                 : r->error == HD_HTTP_CANCELLED ? "cancelled"
+                                                 : "connection");
         snprintf(detail, sizeof(detail), "%s", r->error_text ? r->error_text : "transport error");
         if (r->error == HD_HTTP_CANCELLED)
             complete(c, r->request_sent ? HD_OUT_UNKNOWN : HD_OUT_CANCELLED, reason, detail, r,
@@ -279,8 +282,8 @@ static int post(struct webhook *w, struct hd_op *op, const char *url, const char
     snprintf(h_sig, sizeof(h_sig), "X-Herald-Signature: %s", sig);
     snprintf(h_ev, sizeof(h_ev), "X-Herald-Event: %s", event);
     snprintf(h_del, sizeof(h_del), "X-Herald-Delivery: %s", op->delivery_id);
-    const char *hdrs[32] = {"Content-Type: application/json; charset=utf-8", h_key, h_ts, h_sig,
-                            h_ev, h_del};
+    const char *hdrs[32] = {
+        "Content-Type: application/json; charset=utf-8", h_key, h_ts, h_sig, h_ev, h_del};
     size_t nh = 6;
     for (size_t i = 0; i < w->n_extra && nh < 32; i++)
         hdrs[nh++] = w->extra[i];

@@ -184,8 +184,7 @@ static int validate(json_t *doc, const char **field, const char **detail)
     if (v && !json_is_null(v) && !json_is_array(v))
         BAD("attachments", "an array");
     json_t *a;
-    json_array_foreach(v, i, a)
-    {
+    json_array_foreach (v, i, a) {
         const char *url = json_string_value(json_object_get(a, "url"));
         const char *sha = json_string_value(json_object_get(a, "sha256"));
         if (!json_is_object(a) || !nonempty_string(json_object_get(a, "name")))
@@ -198,8 +197,7 @@ static int validate(json_t *doc, const char **field, const char **detail)
     v = json_object_get(doc, "related_item_ids");
     if (v && !json_is_null(v) && !json_is_array(v))
         BAD("related_item_ids", "an array of item ids");
-    json_array_foreach(v, i, a)
-    {
+    json_array_foreach (v, i, a) {
         if (!nonempty_string(a))
             BAD("related_item_ids", "an array of non-empty strings");
     }

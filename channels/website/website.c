@@ -45,10 +45,16 @@ static const struct hd_conf_key keys[] = {
 
 /* herald.item/v1 categories -> the gateway's five (CHANNELS.md §3.3) */
 static const char *const default_map[][2] = {
-    {"normative_document", "policy_doc"}, {"policy_document", "policy_doc"},
-    {"policy_interpretation", "interpretation"}, {"press_conference", "press_notice"},
-    {"gazette", "gazette"}, {"notice", "notice"}, {"work_news", "notice"},
-    {"personnel", "notice"}, {"consultation", "notice"}, {"emergency", "notice"},
+    {"normative_document", "policy_doc"},
+    {"policy_document", "policy_doc"},
+    {"policy_interpretation", "interpretation"},
+    {"press_conference", "press_notice"},
+    {"gazette", "gazette"},
+    {"notice", "notice"},
+    {"work_news", "notice"},
+    {"personnel", "notice"},
+    {"consultation", "notice"},
+    {"emergency", "notice"},
 };
 
 static const char *const cms_categories[] = {"policy_doc", "interpretation", "press_notice",
@@ -133,20 +139,19 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     json_t *related = json_array();
     json_t *rel;
     size_t i;
-    json_array_foreach(json_object_get(src, "related"), i, rel)
-    {
+    json_array_foreach (json_object_get(src, "related"), i, rel) {
         const char *id = json_string_value(json_object_get(rel, "id"));
         if (id)
             json_array_append_new(related, json_string(id));
     }
     const char *issued = json_string_value(json_object_get(src, "issued_date"));
-    json_t *doc = json_pack(
-        "{s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:o, s:o, s:s}", "item_id", it->id,
-        "revision", (json_int_t)it->version, "category", map_category(w, it->category), "title",
-        it->title ? it->title : "", "doc_number", it->doc_number, "issuer", it->publisher_name,
-        "issued_date", issued, "publish_at", it->approved_at, "body_html",
-        it->body_html ? it->body_html : "", "attachments", atts, "related_item_ids", related,
-        "channel_path", it->column ? it->column : "");
+    json_t *doc =
+        json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:o, s:o, s:s}", "item_id",
+                  it->id, "revision", (json_int_t)it->version, "category",
+                  map_category(w, it->category), "title", it->title ? it->title : "", "doc_number",
+                  it->doc_number, "issuer", it->publisher_name, "issued_date", issued, "publish_at",
+                  it->approved_at, "body_html", it->body_html ? it->body_html : "", "attachments",
+                  atts, "related_item_ids", related, "channel_path", it->column ? it->column : "");
     json_decref(src);
     if (!doc) {
         snprintf(err, errlen, "cannot build the CMS document");
@@ -175,8 +180,12 @@ static void complete(struct call *c, enum hd_outcome_kind kind, const char *reas
                      const char *detail, const struct hd_http_resp *r, const char *rid,
                      const char *url, int64_t at)
 {
-    struct hd_outcome o = {.kind = kind, .reason = reason, .detail = detail,
-                           .http_status = r ? r->status : 0, .remote_id = rid, .url = url,
+    struct hd_outcome o = {.kind = kind,
+                           .reason = reason,
+                           .detail = detail,
+                           .http_status = r ? r->status : 0,
+                           .remote_id = rid,
+                           .url = url,
                            .at_ms = at};
     c->w->svc->complete(c->op, &o);
     free(c);
@@ -197,8 +206,8 @@ static void on_lookup(void *arg, const struct hd_http_resp *r)
     if (json_is_integer(id))
         snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(id));
     if (url && rev == (json_int_t)c->op->item->version)
-        complete(c, HD_OUT_DELIVERED, "already_there", "the portal had this revision already",
-                 r, idbuf, url, 0);
+        complete(c, HD_OUT_DELIVERED, "already_there", "the portal had this revision already", r,
+                 idbuf, url, 0);
     else if (r->error != HD_HTTP_OK || r->status >= 500)
         complete(c, HD_OUT_RETRY, "cms_lookup_failed", "could not look the revision up", r, NULL,
                  NULL, 0);
@@ -248,26 +257,25 @@ static void on_response(void *arg, const struct hd_http_resp *r)
             snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(id));
         const char *url = json_string_value(json_object_get(j, "portal_url"));
         if (!url)
-            complete(c, HD_OUT_RETRY, "cms_bad_response", "no portal_url in the answer", r,
-                     NULL, NULL, 0);
+            complete(c, HD_OUT_RETRY, "cms_bad_response", "no portal_url in the answer", r, NULL,
+                     NULL, 0);
         else
             complete(c, HD_OUT_DELIVERED, s == 201 ? "created" : "updated", NULL, r,
                      idbuf[0] ? idbuf : json_string_value(id), url, 0);
     } else if (s == 429 || s == 503) {
         int64_t at = c->w->svc->retry_after_ms(r);
-        complete(c, at > 0 ? HD_OUT_RETRY_AFTER : HD_OUT_RETRY, reason, detail, r, NULL, NULL,
-                 at);
+        complete(c, at > 0 ? HD_OUT_RETRY_AFTER : HD_OUT_RETRY, reason, detail, r, NULL, NULL, at);
     } else if (!retract && s == 409 && error && strcmp(error, "revision_exists") == 0) {
         json_decref(j);
         lookup(c); /* completes the op */
         return;
     } else if (s == 409 && error && strcmp(error, "in_flight") == 0) {
-        complete(c, HD_OUT_RETRY, reason, "the gateway is still processing this key", r, NULL,
-                 NULL, 0);
+        complete(c, HD_OUT_RETRY, reason, "the gateway is still processing this key", r, NULL, NULL,
+                 0);
     } else if (s == 401) {
         complete(c, HD_OUT_NEEDS_OPERATOR, reason,
-                 "the gateway refused our signature: check the secret and the clock", r, NULL,
-                 NULL, 0);
+                 "the gateway refused our signature: check the secret and the clock", r, NULL, NULL,
+                 0);
     } else if (s >= 500 || s == 408) {
         complete(c, HD_OUT_RETRY, reason, detail, r, NULL, NULL, 0);
     } else {
@@ -294,8 +302,13 @@ static int request(struct website *w, struct hd_op *op, const char *method, cons
     snprintf(h_ts, sizeof(h_ts), "X-Gov-Timestamp: %s", ts);
     snprintf(h_sig, sizeof(h_sig), "X-Gov-Signature: v1=%s", hmac);
     const char *hdrs[] = {"Content-Type: application/json; charset=utf-8", h_key, h_ts, h_sig};
-    struct hd_http_req req = {.struct_size = sizeof(req), .method = method, .url = url,
-                              .headers = hdrs, .n_headers = 4, .body = body, .body_len = len};
+    struct hd_http_req req = {.struct_size = sizeof(req),
+                              .method = method,
+                              .url = url,
+                              .headers = hdrs,
+                              .n_headers = 4,
+                              .body = body,
+                              .body_len = len};
     struct call *c = calloc(1, sizeof(*c));
     if (!c)
         return -1;

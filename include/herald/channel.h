@@ -356,7 +356,7 @@ typedef const struct hd_channel *hd_channel_entry_fn(void);
 /* Defines the entry point of a loadable adapter, exported even when the .so is built with
  * -fvisibility=hidden (recommended): HD_CHANNEL_EXPORT(channel) after the struct. */
 #define HD_CHANNEL_EXPORT(chan)                                                                    \
-    __attribute__((visibility("default"))) hd_channel_entry_fn hd_channel_entry;               \
+    __attribute__((visibility("default"))) hd_channel_entry_fn hd_channel_entry;                   \
     const struct hd_channel *hd_channel_entry(void)                                                \
     {                                                                                              \
         return &(chan);                                                                            \

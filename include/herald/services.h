@@ -53,13 +53,13 @@ struct hd_http_req {
 };
 
 enum hd_http_error {
-    HD_HTTP_OK,          /* a response arrived (any status) */
-    HD_HTTP_CONNECT,     /* could not connect or resolve: nothing was sent */
-    HD_HTTP_TIMEOUT,     /* no complete response in time */
-    HD_HTTP_TLS,         /* TLS handshake or verification failed */
-    HD_HTTP_CONNECTION,  /* connection reset or closed mid-exchange */
-    HD_HTTP_TOO_LARGE,   /* response over max_response */
-    HD_HTTP_CANCELLED,   /* http_cancel() was called */
+    HD_HTTP_OK,         /* a response arrived (any status) */
+    HD_HTTP_CONNECT,    /* could not connect or resolve: nothing was sent */
+    HD_HTTP_TIMEOUT,    /* no complete response in time */
+    HD_HTTP_TLS,        /* TLS handshake or verification failed */
+    HD_HTTP_CONNECTION, /* connection reset or closed mid-exchange */
+    HD_HTTP_TOO_LARGE,  /* response over max_response */
+    HD_HTTP_CANCELLED,  /* http_cancel() was called */
     HD_HTTP_OTHER,
     HD_HTTP_ERROR_MAX
 };

@@ -1,6 +1,6 @@
 /*
- * Backoff with full jitter, the token bucket and the circuit breaker (src/engine_limits.c), driven by
- * an explicit clock.
+ * Backoff with full jitter, the token bucket and the circuit breaker (src/engine_limits.c), driven
+ * by an explicit clock.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -125,9 +125,9 @@ static void expect(struct fixture *f, const char *extra, const char *want)
     hd_item_destroy(doc);
 }
 
-#define DEPT ",\"publisher\":{\"code\":\"YX-FGJ\",\"name\":\"区发改局\",\"kind\":\"department\"}"
+#define DEPT   ",\"publisher\":{\"code\":\"YX-FGJ\",\"name\":\"区发改局\",\"kind\":\"department\"}"
 #define STREET ",\"publisher\":{\"code\":\"YX-BJJ\",\"name\":\"北京街\",\"kind\":\"street\"}"
-#define PRESS ",\"publisher\":{\"code\":\"YX-XWB\",\"name\":\"区新闻办\",\"kind\":\"department\"}"
+#define PRESS  ",\"publisher\":{\"code\":\"YX-XWB\",\"name\":\"区新闻办\",\"kind\":\"department\"}"
 
 static void test_rules(void **state)
 {
@@ -158,16 +158,20 @@ static void test_item_targets_override(void **state)
 {
     struct fixture *f = *state;
     /* an adapter name selects all its enabled instances; an instance id selects one */
-    expect(f, DEPT ",\"column\":\"c\",\"category\":\"notice\",\"targets\":{\"channels\":[\"webhook\"]}",
+    expect(f,
+           DEPT
+           ",\"column\":\"c\",\"category\":\"notice\",\"targets\":{\"channels\":[\"webhook\"]}",
            "webhook:ops,webhook:press");
     expect(f,
-           DEPT ",\"column\":\"c\",\"category\":\"notice\",\"targets\":{\"channels\":[\"webhook:press\","
-                "\"wechat:nope\"]}",
+           DEPT
+           ",\"column\":\"c\",\"category\":\"notice\",\"targets\":{\"channels\":[\"webhook:press\","
+           "\"wechat:nope\"]}",
            "webhook:press");
     /* named out of configuration order: all of them, in configuration order */
     expect(f,
-           DEPT ",\"column\":\"c\",\"category\":\"notice\",\"targets\":{\"channels\":[\"webhook:press\","
-                "\"website:portal\",\"webhook:ops\"]}",
+           DEPT
+           ",\"column\":\"c\",\"category\":\"notice\",\"targets\":{\"channels\":[\"webhook:press\","
+           "\"website:portal\",\"webhook:ops\"]}",
            "website:portal,webhook:ops,webhook:press");
 }
 
@@ -186,8 +190,8 @@ static void test_targets(void **state)
 {
     (void)state;
     char *streets[] = {"440104001", "440104002", "440104003"};
-    struct hd_instance_conf ic = {.targets = streets, .n_targets = 3,
-                                  .targets_from = HD_TARGETS_STREETS};
+    struct hd_instance_conf ic = {
+        .targets = streets, .n_targets = 3, .targets_from = HD_TARGETS_STREETS};
     const char **t = NULL;
     size_t unknown = 0;
     /* no targets in the item: every configured target */

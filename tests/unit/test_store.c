@@ -31,8 +31,11 @@ struct fixture {
 static int open_store(struct fixture *f)
 {
     char err[512];
-    struct hd_store_opts o = {.path = f->path, .commit_interval_ms = 1, .commit_max_ops = 1000,
-                              .sync_full = 1, .status_topic = "herald.status"};
+    struct hd_store_opts o = {.path = f->path,
+                              .commit_interval_ms = 1,
+                              .commit_max_ops = 1000,
+                              .sync_full = 1,
+                              .status_topic = "herald.status"};
     int rc = hd_store_open(f->base, &o, &f->st, err, sizeof(err));
     if (rc)
         print_message("open: %s\n", err);
@@ -315,9 +318,16 @@ static void test_timers(void **state)
 static void test_rejections_and_quotas(void **state)
 {
     struct fixture *f = *state;
-    struct hd_rejection r = {.topic = "herald.items", .partition = 3, .offset = 42,
-                             .key = "k", .key_len = 1, .value = "{bad", .value_len = 4,
-                             .reason = "invalid_json", .detail = "x", .rejected_at = 1};
+    struct hd_rejection r = {.topic = "herald.items",
+                             .partition = 3,
+                             .offset = 42,
+                             .key = "k",
+                             .key_len = 1,
+                             .value = "{bad",
+                             .value_len = 4,
+                             .reason = "invalid_json",
+                             .detail = "x",
+                             .rejected_at = 1};
     assert_int_equal(hd_store_rejection_put(f->st, &r), 0);
     int64_t first = r.id;
     assert_true(first > 0);

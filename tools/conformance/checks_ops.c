@@ -232,9 +232,12 @@ static struct kit_op *follow_op(const struct kit_op *of, enum hd_op_kind kind,
     o->state_json = hd_strdup(of->state_json);
     o->op.adapter_state = o->state_json;
     if (kind == HD_OP_SEND) {
+        /* the same bytes render() gave, with the NUL an adapter may rely on */
         o->payload.data = of->payload.data ? malloc(of->payload.len + 1) : NULL;
-        if (o->payload.data)
+        if (o->payload.data) {
             memcpy(o->payload.data, of->payload.data, of->payload.len);
+            o->payload.data[of->payload.len] = '\0';
+        }
         o->payload.len = of->payload.len;
         memcpy(o->payload.content_type, of->payload.content_type, sizeof(o->payload.content_type));
         memcpy(o->payload.summary, of->payload.summary, sizeof(o->payload.summary));
@@ -616,6 +619,6 @@ void kit_check_ops(struct kit *k)
     }
     check_faults(&h);
     check_cancel(&h);
+    check_reconcile(&h); /* before retract: it withdraws what reconcile must find */
     check_retract(&h);
-    check_reconcile(&h);
 }

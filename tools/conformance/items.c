@@ -5,7 +5,9 @@
  * images, an attachment and a 文号, an urgent warning with street and board targets and an expiry,
  * text with emoji, rare characters and HTML entities, and every field at its maximum length.
  * Images and attachments point at the kit's asset server (proxy.c) with their real sizes and
- * SHA-256. Times are fixed, never "now": the same item renders the same way in every run.
+ * SHA-256. Times are set once per run, from the hour before the run started (approval an hour
+ * ago, expiry in 60 days: windowed platforms refuse what has expired), so within a run the same
+ * item always has the same bytes.
  */
 #include <jansson.h>
 
@@ -26,12 +28,23 @@ const char *kit_item_name(size_t i)
     return i < HD_ARRAY_LEN(names) ? names[i] : "?";
 }
 
+/* A time relative to the run's base (the start of the hour before the run). */
+static const char *when(int64_t delta_min, char out[32])
+{
+    static int64_t base;
+    if (!base)
+        base = (hd_now_ms() / 3600000 - 1) * 3600000;
+    hd_time_format_rfc3339(base + delta_min * 60000, out);
+    return out;
+}
+
 static json_t *review(void)
 {
+    char a[32], b[32], c[32];
     return json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}]", "level", "initial",
-                     "reviewer", "罗海燕", "at", "2026-03-08T09:15:00+08:00", "level", "recheck",
-                     "reviewer", "郑文斌", "at", "2026-03-09T07:15:00+08:00", "level", "final",
-                     "reviewer", "王晓东", "at", "2026-03-09T09:45:00+08:00");
+                     "reviewer", "罗海燕", "at", when(-120, a), "level", "recheck", "reviewer",
+                     "郑文斌", "at", when(-60, b), "level", "final", "reviewer", "王晓东", "at",
+                     when(-5, c));
 }
 
 static json_t *asset(const char *name, const char *label_key, const char *label)
@@ -73,9 +86,10 @@ static char *repeat(const char *pattern, size_t n)
 
 static json_t *base(const char *id, const char *category, const char *title)
 {
+    char t[32];
     return json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "schema",
                      "herald.item/v1", "id", id, "version", 1, "action", "publish", "approved_at",
-                     "2026-03-09T10:10:00+08:00", "review", review(), "publisher", "code",
+                     when(0, t), "review", review(), "publisher", "code",
                      "YX-DSJ", "name", "广州市越秀区东山街道办事处", "kind", "street", "column",
                      "街道信息公开/东山街/通知公告", "category", category, "title", title);
 }
@@ -118,7 +132,7 @@ static json_t *build(size_t i, const char *id, const char *tag)
                             json_pack("[o]", asset("plan.pdf", "name", "改造工作方案.pdf")));
         break;
     }
-    case 2: /* urgent */
+    case 2: { /* urgent */
         snprintf(title, sizeof(title), "越秀区气象台发布暴雨橙色预警信号 %s", tag);
         j = base(id, "emergency", title);
         json_object_set_new(j, "priority", json_string("urgent"));
@@ -127,14 +141,15 @@ static json_t *build(size_t i, const char *id, const char *tag)
         json_object_set_new(j, "body_html",
                             json_string("<p><strong>暴雨橙色预警</strong>:预计未来3小时本区将出现"
                                         "50毫米以上降水。</p>"));
-        json_object_set_new(
-            j, "schedule",
-            json_pack("{s:s, s:s}", "not_before", "2026-03-09T10:00:00+08:00", "expires_at",
-                      "2036-03-09T18:00:00+08:00"));
+        char nb[32], ex[32];
+        json_object_set_new(j, "schedule",
+                            json_pack("{s:s, s:s}", "not_before", when(-10, nb), "expires_at",
+                                      when(60 * 24 * 60, ex)));
         json_object_set_new(j, "targets",
                             json_pack("{s:[s, s], s:[s]}", "streets", "440104012", "440104004",
                                       "boards", "zwfw-center/hall-a"));
         break;
+    }
     case 3: /* unicode */
         snprintf(title, sizeof(title), "📢 “𠮷野家”食品抽检结果公示(第1期)%s", tag);
         j = base(id, "notice", title);

@@ -6,8 +6,9 @@
  * the daemon's own loader (hd_config_load), so unknown, duplicate, missing and mistyped keys are
  * refused by exactly the checks heraldd runs. The instance's timeout and connect_timeout are the
  * kit's (--timeout): the fault scenarios wait for them. depends_on names instances the kit does
- * not run: it is left out of what heraldd loads, and render gets the first one's result (a
- * remote id and --dep-url) as heraldd would pass it once that instance delivered.
+ * not run: heraldd would refuse it without them, so it is left out of the file and put back into
+ * the loaded instance (the adapter reads it as usual), and render gets the first one's result (a
+ * remote id and a portal URL) as heraldd would pass it once that instance delivered.
  */
 #include <jansson.h>
 
@@ -162,6 +163,26 @@ int kit_settings_write(struct kit *k, const struct hd_node *settings, const char
     return fclose(f) == 0 ? 0 : HD_EIO;
 }
 
+/* depends_on of `settings`, back into the loaded instance (its core values and its list). */
+static void put_back_depends_on(const struct hd_node *settings, struct hd_instance_conf *ic)
+{
+    const struct hd_node *deps = hd_node_get(settings, "depends_on");
+    struct hd_conf_value *v = (struct hd_conf_value *)hd_conf_find(&ic->core, "depends_on");
+    if (!deps || deps->kind != HD_NODE_SEQ || !deps->n || !v || ic->n_depends_on)
+        return;
+    v->list = calloc(deps->n, sizeof(*v->list));
+    ic->depends_on = calloc(deps->n, sizeof(*ic->depends_on));
+    if (!v->list || !ic->depends_on)
+        return;
+    for (size_t i = 0; i < deps->n; i++) {
+        const char *name = deps->kids[i]->scalar ? deps->kids[i]->scalar : "";
+        v->list[i] = strdup(name);
+        ic->depends_on[i] = strdup(name);
+    }
+    v->n_list = ic->n_depends_on = deps->n;
+    v->set = 1;
+}
+
 int kit_config_load(struct kit *k, const struct hd_node *settings, struct hd_config **cfg,
                     struct hd_diag *d)
 {
@@ -171,7 +192,10 @@ int kit_config_load(struct kit *k, const struct hd_node *settings, struct hd_con
         hd_diag_addf(d, path, 0, 0, "cannot write: %s", strerror(errno));
         return HD_EIO;
     }
-    return hd_config_load(path, k->reg, cfg, d);
+    int rc = hd_config_load(path, k->reg, cfg, d);
+    if (rc == 0 && (*cfg)->n_instances == 1)
+        put_back_depends_on(settings, &(*cfg)->instances[0]);
+    return rc;
 }
 
 /* ---- edits ------------------------------------------------------------------------------------- */
