@@ -22,10 +22,12 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j$(JOBS)
 
 # Everything, once, built with AddressSanitizer + UndefinedBehaviorSanitizer; plus a clang
-# build (warnings are errors under both compilers) and the format check.
+# build (warnings are errors under both compilers) whose chosen tests run under valgrind, and
+# the format check.
 check: deps format-check
 	cmake -S . -B $(CLANG_BUILD) -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	ninja -C $(CLANG_BUILD) -j$(JOBS)
+	cd $(CLANG_BUILD) && ctest --output-on-failure -j$(JOBS) -L valgrind
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON $(CMAKE_FLAGS)
 	ninja -C $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

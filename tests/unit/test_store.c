@@ -216,7 +216,9 @@ static void test_transitions_and_events(void **state)
     struct fixture *f = *state;
     struct hd_delivery *d = new_delivery("t-1", 1, "", 0);
     assert_int_equal(hd_delivery_create(f->st, d), 0);
-    assert_int_equal(hd_delivery_create(f->st, new_delivery("t-1", 1, "", 0)), HD_EEXIST);
+    struct hd_delivery *dup = new_delivery("t-1", 1, "", 0);
+    assert_int_equal(hd_delivery_create(f->st, dup), HD_EEXIST);
+    hd_delivery_free(dup);
     assert_int_equal(hd_delivery_transition(f->st, d, HD_D_SENDING, NULL, NULL), 0);
     assert_int_equal(hd_delivery_transition(f->st, d, HD_D_DELIVERED, "ok", NULL), 0);
     /* refused: not in the table; nothing written */
