@@ -20,11 +20,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simharness as h  # noqa: E402
 
 SECRETS = {"webhook": {"secret": "wh-secret"}, "website": {"secret": "ws-secret"}}
+# what every built-in simulator needs to start (each channel's tests exercise its own settings)
+EVERY = dict(SECRETS,
+             wechat={"appid": "wx0123456789abcdef", "secret": "wx-secret"},
+             weibo={"access_token": "wb-token", "secure_domains": ["www.yuexiu.gov.cn"]},
+             ejiatong={"secret": "ejt-secret", "streets": ["440104004"]},
+             display_board={"secret": "db-secret",
+                            "boards": {"b1": {"areas": {"a1": {"max_chars": 64}}}}},
+             assets={})
 
 
 @pytest.fixture(scope="module")
 def sim():
-    with h.SimProcess(SECRETS) as proc:
+    with h.SimProcess(EVERY) as proc:
         yield proc
 
 
@@ -55,12 +63,12 @@ def post(url, body, key=None, ts=None, path="/v1/items"):
 def test_ports_file_and_banner_list_every_simulator(sim):
     """Brief §2: one line per simulator "herald-sim: <name> http://127.0.0.1:<port>" and a ports
     file {"webhook":"http://127.0.0.1:P",...} once every simulator listens."""
-    assert set(sim.urls) == {"webhook", "website"}
+    assert set(sim.urls) == set(EVERY)
     for name, u in sim.urls.items():
         assert u.startswith("http://127.0.0.1:")
         assert f"herald-sim: {name} {u}\n" in sim.stdout()
         assert h.request(u, "GET", "/_sim/state").status == 200
-    assert len(set(sim.urls.values())) == 2
+    assert len(set(sim.urls.values())) == len(EVERY)
 
 
 def test_only_starts_the_named_simulators():
@@ -88,14 +96,14 @@ def test_bad_arguments_or_config_exit_2(argv, config, needle):
 
 def test_sigint_stops_cleanly():
     """Brief §2: runs until SIGTERM/SIGINT, exits 0 after a clean teardown."""
-    p = h.SimProcess(SECRETS).start()
+    p = h.SimProcess(EVERY).start()
     assert p.stop(signal.SIGINT) == 0
 
 
 def test_stop_with_a_request_held_by_latency_is_clean():
     """Brief §1/§2: clean teardown — stopping while an answer is held back by latency_ms frees
     it without a sanitizer report; the client sees its connection closed."""
-    p = h.SimProcess(SECRETS).start()
+    p = h.SimProcess(EVERY).start()
     u = p.urls["website"]
     h.faults(u, latency_ms=60000)
     held = h.Background(u, "GET", "/v1/items/x")

@@ -225,7 +225,8 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     }
     out->len = strlen(out->data);
     snprintf(out->content_type, sizeof(out->content_type), "application/json; charset=utf-8");
-    char *line = svc->utf8_truncate(text, 60, "…"); /* never cut a character in half */
+    /* summary[160] is bytes: 35 characters of at most 4 bytes always fit, whole */
+    char *line = svc->utf8_truncate(text, 35, "…");
     snprintf(out->summary, sizeof(out->summary), "%d msg: %s", segments(units(text)),
              line ? line : "");
     free(line);

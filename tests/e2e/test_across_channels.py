@@ -305,8 +305,9 @@ def test_revision_updates_in_place_and_supersedes_what_is_pending(kafka_bootstra
     assert sim.state("ejiatong")["streets"][MHCJ]["notices"]["acc-zs"]["revision"] == 2
     assert [k for k in sim.received("ejiatong")["by_key"] if ":1:ejiatong" in k
             and k.endswith(MHCJ) and sim.received("ejiatong")["by_key"][k]["applied"]] == []
-    # version 1 stays delivered where it was updated: the same published object
-    assert state_of(h, "acc-zs", EJT, BJJ, 1) == "delivered"
+    # where version 2 updated the published object, version 1 is superseded (reason updated):
+    # one delivered row per street, the one its screens show
+    assert state_of(h, "acc-zs", EJT, BJJ, 1) == "superseded"
     assert h.stop() == 0
 
 

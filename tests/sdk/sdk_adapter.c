@@ -1,12 +1,15 @@
 /*
  * A tiny adapter built as a .so in several deliberately broken variants (one -DSDK_BROKEN_<X> each,
  * tests/sdk/CMakeLists.txt), for the registry's refusal tests (test_sdk_registry.c) and heraldd's
- * (test_sdk_daemon.py). Without a SDK_BROKEN_* it is a valid, idempotent adapter whose send
- * completes "delivered" on the next loop turn of a timer. It includes only the ABI headers.
+ * (test_sdk_abi.py). Without a SDK_BROKEN_* it is a valid, idempotent adapter whose send
+ * completes "delivered" on the next loop turn of a timer. The SDK_MISBEHAVE_* variants load
+ * fine but break the contract at run time, one way each: herald-conformance must catch every one
+ * (test_sdk_kit.py). It includes only the ABI headers.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <herald/channel.h>
 #include <herald/services.h>
@@ -18,6 +21,7 @@
 struct state {
     struct hd_instance *inst;
     const struct hd_services *svc;
+    struct hd_timer *idle; /* SDK_MISBEHAVE_DESTROY_TIMER */
 };
 
 struct pending {
@@ -58,19 +62,36 @@ static int create(struct hd_instance *inst, const struct hd_services *svc, void 
     if (hd_now_ms() < 0)
         s->inst = NULL;
 #endif
+#ifdef SDK_MISBEHAVE_DESTROY_TIMER
+    s->idle = svc->timer_add(inst, 3600000, (hd_timer_cb *)free, NULL);
+#endif
     *state = s;
     return 0;
 }
 
 static void destroy(void *state)
 {
+    /* SDK_MISBEHAVE_DESTROY_TIMER: s->idle is left armed */
     free(state);
 }
 
 static int render(void *state, const struct hd_item *it, const struct hd_render_ctx *rc,
                   struct hd_payload *out, char *err, size_t errlen)
 {
-    out->data = strdup(it->title ? it->title : it->id);
+    char text[700];
+#if defined(SDK_MISBEHAVE_RENDER_CLOCK)
+    snprintf(text, sizeof(text), "%s (rendered at %lld)", it->title ? it->title : it->id,
+             (long long)time(NULL));
+#elif defined(SDK_MISBEHAVE_RENDER_RANDOM)
+    snprintf(text, sizeof(text), "%s #%d", it->title ? it->title : it->id, rand() % 1000);
+#elif defined(SDK_MISBEHAVE_RENDER_SERVICE)
+    struct state *s = state;
+    s->svc->timer_add(s->inst, 1000, (hd_timer_cb *)free, NULL);
+    snprintf(text, sizeof(text), "%s", it->title ? it->title : it->id);
+#else
+    snprintf(text, sizeof(text), "%s", it->title ? it->title : it->id);
+#endif
+    out->data = strdup(text);
     if (!out->data) {
         snprintf(err, errlen, "out of memory");
         return HD_RENDER_REJECT;
@@ -86,13 +107,32 @@ static void fire(void *arg)
     struct pending *p = arg;
     struct hd_outcome o = {.kind = HD_OUT_DELIVERED, .reason = "delivered", .remote_id = "r-1"};
     p->op->adapter_data = NULL;
+#ifdef SDK_MISBEHAVE_BAD_OUTCOME
+    o.kind = HD_OUT_RETRY; /* a failure without a reason code */
+    o.reason = NULL;
+#endif
+#ifdef SDK_MISBEHAVE_NEVER_COMPLETE
+    free(p);
+    return;
+#endif
     p->s->svc->complete(p->op, &o);
+#ifdef SDK_MISBEHAVE_COMPLETE_TWICE
+    p->s->svc->complete(p->op, &o);
+#endif
+#ifdef SDK_MISBEHAVE_CANCEL_FIRED
+    p->s->svc->timer_cancel(p->t); /* it fired: heraldd would free it twice */
+#endif
     free(p);
 }
 
 __attribute__((unused)) static int send_op(void *state, struct hd_op *op)
 {
     struct state *s = state;
+#ifdef SDK_MISBEHAVE_COMPLETE_INSIDE
+    struct hd_outcome done = {.kind = HD_OUT_DELIVERED, .reason = "delivered", .remote_id = "r"};
+    s->svc->complete(op, &done);
+    return 0;
+#endif
     struct pending *p = calloc(1, sizeof(*p));
     if (!p)
         return -1;

@@ -438,6 +438,10 @@ static void faults_at(struct happy *h, int at)
 static void check_faults(struct happy *h)
 {
     static const struct scen pass = {KIT_F_PASS, 0, 0, NULL, 0};
+    if (h->n_requests == 0) {
+        kit_report(KIT_SKIP, "send.faults", "a send makes no HTTP request: no fault to inject");
+        return;
+    }
     int n = HD_MIN(h->n_requests, MAX_AT);
     for (int at = 1; at <= n; at++)
         faults_at(h, at);

@@ -109,9 +109,11 @@ static const char *differs(const struct rendered *a, const struct rendered *b, c
         while (i < a->len && i < b->len && a->data[i] == b->data[i])
             i++;
         size_t from = i > 30 ? i - 30 : 0;
+        while (from > 0 && ((unsigned char)a->data[from] & 0xC0) == 0x80)
+            from--; /* show whole characters */
         snprintf(why, len, "payload differs at byte %zu: \"%.*s\" vs \"%.*s\"", i,
-                 (int)HD_MIN(a->len - from, 70), a->data + from, (int)HD_MIN(b->len - from, 70),
-                 b->data + from);
+                 (int)utf8_whole(a->data + from, HD_MIN(a->len - from, 70)), a->data + from,
+                 (int)utf8_whole(b->data + from, HD_MIN(b->len - from, 70)), b->data + from);
     } else if (strcmp(a->ctype, b->ctype) != 0)
         snprintf(why, len, "content type \"%s\", then \"%s\"", a->ctype, b->ctype);
     else if (strcmp(a->summary, b->summary) != 0)
@@ -130,7 +132,7 @@ static void check_item(struct kit *k, size_t i)
     struct hd_item_doc *doc = kit_item(i, "r", 1);
     int reads = 0, fails = 0, warns = 0, ok = 0, rejected = 0;
     size_t bytes = 0;
-    char why[400], msg[1400] = "";
+    char why[400], msg[1400] = "", warning[700] = "", reject[600] = "";
     for (int c = 0; c < CTX_MAX; c++) {
         if (c == CTX_UPDATE && !(k->chan->caps & HD_CAP_UPDATE))
             continue;
@@ -155,15 +157,19 @@ static void check_item(struct kit *k, size_t i)
              * bytes) is worth a warning, not a failure */
             size_t sl = strlen(r[0].summary), whole = utf8_whole(r[0].summary, sl);
             if ((whole < sl || !K->real.utf8_valid(r[0].summary, whole)) && !warns++)
-                kit_note("%s: the summary is not UTF-8 (a character cut by %%.Ns, which counts "
-                         "bytes? cut it with utf8_truncate): \"%s\"",
-                         ctx_names[c], r[0].summary);
+                snprintf(warning, sizeof(warning),
+                         "%s: the summary is not UTF-8 (a character cut by %%.Ns, which counts "
+                         "bytes? cut it with utf8_truncate): \"%.*s\"",
+                         ctx_names[c], (int)whole, r[0].summary);
             if (!r[0].ctype[0] && !warns++)
-                kit_note("%s: no content_type", ctx_names[c]);
+                snprintf(warning, sizeof(warning), "%s: no content_type", ctx_names[c]);
         } else {
             rejected++;
+            if (!reject[0])
+                snprintf(reject, sizeof(reject), "%s: %s", ctx_names[c], r[0].err);
             if (r[0].rc != HD_RENDER_REJECT && !warns++)
-                kit_note("%s: returned %d (neither HD_RENDER_OK nor HD_RENDER_REJECT)",
+                snprintf(warning, sizeof(warning),
+                         "%s: returned %d (neither HD_RENDER_OK nor HD_RENDER_REJECT)",
                          ctx_names[c], r[0].rc);
             if (!r[0].err[0] && !fails) {
                 snprintf(msg, sizeof(msg), "%s: rejected without a reason in err", ctx_names[c]);
@@ -196,8 +202,10 @@ static void check_item(struct kit *k, size_t i)
                    "deterministic over %zu clocks: %d context(s) rendered (%zu bytes), %d "
                    "rejected",
                    HD_ARRAY_LEN(clocks), ok, bytes, rejected);
+    if (warning[0] && !fails)
+        kit_note("%s", warning);
     if (rejected && !fails)
-        kit_note("rejected: %s", first[i].rc != HD_RENDER_OK ? first[i].err : "(in a context)");
+        kit_note("rejected %s", reject);
 }
 
 void kit_check_render(struct kit *k, int after_ops)

@@ -28,9 +28,14 @@ struct kit *K;
 
 static void vadd(char (*list)[200], int *n, const char *fmt, va_list ap)
 {
+    char msg[200];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(list[i], msg))
+            return; /* once is enough */
     if (*n >= KIT_MAX_VIOLATIONS)
         return;
-    vsnprintf(list[*n], sizeof(list[0]), fmt, ap);
+    memcpy(list[*n], msg, sizeof(msg));
     (*n)++;
 }
 

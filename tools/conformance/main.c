@@ -16,7 +16,7 @@
 #include "registry.h"
 
 static struct kit kit;
-static int n_checks, n_failed, n_warned, n_skipped, last_failed;
+static int n_checks, n_failed, n_warned, n_skipped, last_shown;
 static char only[512];
 
 static void usage(FILE *f)
@@ -65,14 +65,14 @@ void kit_report(enum kit_verdict v, const char *name, const char *fmt, ...)
     n_failed += v == KIT_FAIL;
     n_warned += v == KIT_WARN;
     n_skipped += v == KIT_SKIP;
-    last_failed = v == KIT_FAIL;
+    last_shown = v == KIT_FAIL || v == KIT_WARN; /* their notes are always shown */
     printf("%s %3d %s: %s\n", tags[v], n_checks, name, msg);
     fflush(stdout);
 }
 
 void kit_note(const char *fmt, ...)
 {
-    if (!kit.verbose && !last_failed)
+    if (!kit.verbose && !last_shown)
         return;
     char msg[2048];
     va_list ap;
