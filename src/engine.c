@@ -501,6 +501,7 @@ void hd_engine_destroy(struct hd_engine *e)
             event_free(in->pump_tmr);
     }
     free(e->insts);
+    hd_itemcache_clear(e);
     struct refreshed *r, *rt;
     HASH_ITER (hh, e->refreshed, r, rt) {
         HASH_DEL(e->refreshed, r);

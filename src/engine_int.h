@@ -51,6 +51,7 @@ struct token {
 };
 
 struct opctx;
+struct cached_item;
 TAILQ_HEAD(op_list, opctx);
 
 struct hd_quota;
@@ -141,6 +142,8 @@ struct hd_engine {
     struct event *done_ev;
     struct event *wake_tmr;
     struct event *rearm_ev; /* coalesces hd_engine_rearm() calls of one loop turn */
+    struct cached_item *items; /* parsed items shared by ops (itemcache.c) */
+    uint64_t item_clock;
     int64_t wake_at;
     int draining, stopped;
     struct event *drain_tmr;
@@ -195,6 +198,12 @@ void hd_inst_free_credentials(struct hd_instance *in);
 /* inbound.c */
 int hd_inbound_start(struct hd_instance *in, char *err, size_t errlen);
 void hd_inbound_stop(struct hd_instance *in);
+
+/* itemcache.c: a parsed item for an op (counted reference; put it back when done) */
+struct hd_item_doc *hd_itemcache_get(struct hd_engine *e, const char *id, int64_t version,
+                                     struct hd_item_error *err);
+void hd_itemcache_put(struct hd_engine *e, struct hd_item_doc *doc);
+void hd_itemcache_clear(struct hd_engine *e);
 
 /* quota.c */
 int hd_quota_define(struct hd_instance *in, const char *name, int64_t limit, int64_t window_ms);

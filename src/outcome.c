@@ -28,7 +28,7 @@ static void free_op(struct opctx *o)
 {
     if (o->deadline_ev)
         event_free(o->deadline_ev);
-    hd_item_destroy(o->doc);
+    hd_itemcache_put(o->e, o->doc);
     free(o->payload.data);
     free(o->remote_id);
     free(o->remote_url);
@@ -190,18 +190,16 @@ int hd_op_start(struct hd_instance *in, struct hd_delivery *d, enum hd_op_kind k
     o->lane = hd_lane_get(in, d->target);
     hd_delivery_name(d, o->name, sizeof(o->name));
     hd_idempotency_key(d->item_id, d->version, in->conf->id, d->target, o->key, sizeof(o->key));
-    char *doc = hd_store_item_doc(e->st, d->item_id, d->version);
-    if (!doc || hd_item_parse(doc, strlen(doc), NULL, 0, 0, &o->doc, &ierr) != 0) {
+    o->doc = hd_itemcache_get(e, d->item_id, d->version, &ierr);
+    if (!o->doc) {
         HD_LOG(HD_LOG_ERROR, in->prefix, "delivery %s: stored item unreadable: %s", o->name,
-               doc ? ierr.detail : "missing");
+               ierr.detail);
         if (kind == HD_OP_SEND || kind == HD_OP_RECONCILE)
             fail_now(e, d, HD_D_FAILED, "item_unreadable", "the stored item cannot be read");
-        free(doc);
         free_op(o);
         hd_delivery_free(d);
         return HD_EIO;
     }
-    free(doc);
     o->op.struct_size = sizeof(o->op);
     o->op.kind = kind;
     o->op.delivery_id = o->name;

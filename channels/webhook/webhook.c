@@ -148,12 +148,6 @@ static void delivery_name(const struct hd_item *it, const char *instance, const 
 static int render(void *state, const struct hd_item *it, const struct hd_render_ctx *rc,
                   struct hd_payload *out, char *err, size_t errlen)
 {
-    json_error_t je;
-    json_t *item = json_loadb(it->json, it->json_len, 0, &je);
-    if (!item) {
-        snprintf(err, errlen, "item is not JSON: %s", je.text);
-        return HD_RENDER_REJECT;
-    }
     char name[600];
     delivery_name(it, rc->instance_id, rc->target, name, sizeof(name));
     json_t *deps = json_array();
@@ -175,21 +169,36 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
             json_object_set_new(prev, "url", json_string(rc->prev_url));
     }
     json_t *doc =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "schema", "herald.webhook/v1",
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "schema", "herald.webhook/v1",
                   "event", rc->is_update ? "update" : "publish", "delivery_id", name, "instance",
                   rc->instance_id, "target", rc->target ? rc->target : "", "idempotency_key",
-                  rc->idempotency_key, "item", item, "deps", deps, "previous", prev);
+                  rc->idempotency_key, "deps", deps, "previous", prev);
     if (!doc) {
         snprintf(err, errlen, "cannot build the webhook document");
         return HD_RENDER_REJECT;
     }
-    out->data = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    char *env = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(doc);
-    if (!out->data) {
+    size_t elen = env ? strlen(env) : 0;
+    if (!env || elen < 2 || env[elen - 1] != '}') {
+        free(env);
         snprintf(err, errlen, "cannot serialise the webhook document");
         return HD_RENDER_REJECT;
     }
-    out->len = strlen(out->data);
+    /* the item goes in as the bytes upstream sent (a validated herald.item/v1 document), not
+     * re-encoded: cheaper, and the receiver sees exactly what was approved */
+    out->len = elen - 1 + strlen(",\"item\":") + it->json_len + 1;
+    out->data = malloc(out->len + 1);
+    if (!out->data) {
+        free(env);
+        snprintf(err, errlen, "out of memory");
+        return HD_RENDER_REJECT;
+    }
+    int n = snprintf(out->data, out->len + 1, "%.*s,\"item\":", (int)(elen - 1), env);
+    memcpy(out->data + n, it->json, it->json_len);
+    out->data[n + it->json_len] = '}';
+    out->data[out->len] = '\0';
+    free(env);
     snprintf(out->content_type, sizeof(out->content_type), "application/json; charset=utf-8");
     snprintf(out->summary, sizeof(out->summary), "%s %.120s", rc->is_update ? "update" : "publish",
              it->title ? it->title : it->id);

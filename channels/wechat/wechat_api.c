@@ -43,6 +43,7 @@ static void clear_call(struct wx_job *j)
     free(j->query);
     free(j->body);
     free(j->part_data);
+    free((char *)j->part.filename); /* our copy (wx_api) */
     j->token = j->path = j->query = j->body = NULL;
     j->part_data = NULL;
     memset(&j->part, 0, sizeof(j->part));
@@ -443,8 +444,9 @@ int wx_api(struct wx_job *j, const char *path, const char *query, char *body, co
         j->part_data = malloc(len ? len : 1);
         if (j->part_data)
             memcpy(j->part_data, data, len);
+        /* the request starts later (after the token): keep our own copy of the name */
         j->part = (struct hd_http_part){.name = "media",
-                                        .filename = filename,
+                                        .filename = filename ? strdup(filename) : NULL,
                                         .content_type = ctype,
                                         .data = j->part_data,
                                         .len = len};

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "common.h"
@@ -350,6 +351,33 @@ static void test_rejections_and_quotas(void **state)
     assert_int_equal(used, 7);
 }
 
+static void test_status_event_is_valid_json(void **state)
+{
+    struct fixture *f = *state;
+    struct hd_delivery *d = new_delivery("esc-1", 1, "", 0);
+    assert_int_equal(hd_delivery_create(f->st, d), 0);
+    assert_int_equal(hd_delivery_transition(f->st, d, HD_D_SENDING, NULL, NULL), 0);
+    /* a platform's answer can hold quotes, backslashes, control characters, broken UTF-8 */
+    assert_int_equal(hd_delivery_transition(f->st, d, HD_D_FAILED, "http_400",
+                                            "HTTP 400: {\"msg\":\"a\\b\"}\n\t\x01 \xff\xfe 越秀 😀"),
+                     0);
+    sqlite3_stmt *q = hd_store_stmt(f->st, "SELECT payload FROM outbox ORDER BY id DESC LIMIT 1");
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    json_error_t je;
+    json_t *ev = json_loads((const char *)sqlite3_column_text(q, 0), 0, &je);
+    sqlite3_reset(q);
+    if (!ev)
+        fail_msg("not JSON: %s", je.text);
+    assert_string_equal(json_string_value(json_object_get(ev, "detail")),
+                        "HTTP 400: {\"msg\":\"a\\b\"}\n\t\x01 \xEF\xBF\xBD\xEF\xBF\xBD 越秀 😀");
+    assert_string_equal(json_string_value(json_object_get(ev, "state")), "failed");
+    assert_string_equal(json_string_value(json_object_get(ev, "previous")), "sending");
+    assert_int_equal(json_integer_value(json_object_get(ev, "seq")), 3);
+    assert_string_equal(json_string_value(json_object_get(ev, "schema")), "herald.status/v1");
+    json_decref(ev);
+    hd_delivery_free(d);
+}
+
 static void test_outbox_ids_never_reused(void **state)
 {
     struct fixture *f = *state;
@@ -377,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_and_quotas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_ids_never_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_event_is_valid_json, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
