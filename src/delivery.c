@@ -211,7 +211,8 @@ static void jstr(struct jbuf *b, const char *key, const char *v)
             p++;
         } else {
             size_t len = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1;
-            if (len > 1 && strnlen((const char *)p, len) == len && hd_utf8_valid((const char *)p, len)) {
+            if (len > 1 && strnlen((const char *)p, len) == len &&
+                hd_utf8_valid((const char *)p, len)) {
                 jput(b, (const char *)p, len);
                 p += len;
             } else {

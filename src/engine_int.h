@@ -141,7 +141,7 @@ struct hd_engine {
     struct op_list done; /* completed ops waiting to be processed */
     struct event *done_ev;
     struct event *wake_tmr;
-    struct event *rearm_ev; /* coalesces hd_engine_rearm() calls of one loop turn */
+    struct event *rearm_ev;    /* coalesces hd_engine_rearm() calls of one loop turn */
     struct cached_item *items; /* parsed items shared by ops (itemcache.c) */
     uint64_t item_clock;
     int64_t wake_at;

@@ -13,8 +13,8 @@
 struct cached_item {
     char key[300]; /* "<id>\x1f<version>" */
     struct hd_item_doc *doc;
-    int refs;            /* ops holding it */
-    uint64_t used;       /* last use, for eviction */
+    int refs;      /* ops holding it */
+    uint64_t used; /* last use, for eviction */
     UT_hash_handle hh;
 };
 
@@ -45,9 +45,9 @@ struct hd_item_doc *hd_itemcache_get(struct hd_engine *e, const char *id, int64_
     if (HASH_COUNT(e->items) >= CACHE_MAX) {
         /* evict the least recently used item no op holds */
         struct cached_item *it, *tmp, *victim = NULL;
-        HASH_ITER(hh, e->items, it, tmp)
-        if (it->refs == 0 && (!victim || it->used < victim->used))
-            victim = it;
+        HASH_ITER (hh, e->items, it, tmp)
+            if (it->refs == 0 && (!victim || it->used < victim->used))
+                victim = it;
         if (victim) {
             HASH_DEL(e->items, victim);
             hd_item_destroy(victim->doc);
@@ -72,19 +72,18 @@ void hd_itemcache_put(struct hd_engine *e, struct hd_item_doc *doc)
     struct cached_item *c, *tmp;
     if (!doc)
         return;
-    HASH_ITER(hh, e->items, c, tmp)
-    if (c->doc == doc) {
-        c->refs--;
-        return;
-    }
+    HASH_ITER (hh, e->items, c, tmp)
+        if (c->doc == doc) {
+            c->refs--;
+            return;
+        }
     hd_item_destroy(doc); /* not cached (cannot happen): do not leak it */
 }
 
 void hd_itemcache_clear(struct hd_engine *e)
 {
     struct cached_item *c, *tmp;
-    HASH_ITER(hh, e->items, c, tmp)
-    {
+    HASH_ITER (hh, e->items, c, tmp) {
         HASH_DEL(e->items, c);
         hd_item_destroy(c->doc);
         free(c);

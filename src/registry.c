@@ -49,7 +49,7 @@ static int check_keys(const struct hd_channel *c, char *err, size_t errlen)
         const char *text = d.text ? d.text : "";
         int first = (int)strcspn(text, "\n");
         snprintf(err, errlen, "adapter %s: invalid key table: %.*s%s", c->name, first, text,
-                 n > 1 ? " (and more: herald-conformance lists them all)" : "");
+                 n > 1 ? " (and more problems after it)" : "");
         hd_diag_free(&d);
         return HD_EINVAL;
     }

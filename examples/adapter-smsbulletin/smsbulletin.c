@@ -107,7 +107,8 @@ static void destroy(void *state)
     free(state); /* no timers, and no request outlives its op */
 }
 
-/* ---- render (pure: the item, the context and the settings; no clock, no I/O) ------------------ */
+/* ---- render (pure: the item, the context and the settings; no clock, no I/O) ------------------
+ */
 
 /* UCS-2 units of UTF-8 text: one per character, two beyond the BMP (4-byte sequences). */
 static size_t units(const char *s)
@@ -182,8 +183,8 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
         snprintf(tail, sizeof(tail), " 详见%s", rc->deps[0].url);
     /* the summary when there is one, else the body as text */
     char *body = it->summary && *it->summary ? strdup(it->summary)
-                 : it->body_text                ? strdup(it->body_text)
-                                                : svc->html_to_text(it->body_html);
+                 : it->body_text             ? strdup(it->body_text)
+                                             : svc->html_to_text(it->body_html);
     char *title = strdup(it->title ? it->title : "");
     char *text = NULL, *cut = NULL;
     json_t *doc = NULL;
@@ -269,8 +270,8 @@ static void on_response(void *arg, const struct hd_http_resp *r)
             finish(c, r->request_sent ? HD_OUT_UNKNOWN : HD_OUT_CANCELLED, "cancelled", detail, 0,
                    NULL, NULL, 0);
         else if (r->request_sent) /* the gateway may have sent it: same request_id next time */
-            finish(c, HD_OUT_UNKNOWN, r->error == HD_HTTP_TIMEOUT ? "timeout" : "http_lost",
-                   detail, 0, NULL, NULL, 0);
+            finish(c, HD_OUT_UNKNOWN, r->error == HD_HTTP_TIMEOUT ? "timeout" : "http_lost", detail,
+                   0, NULL, NULL, 0);
         else
             finish(c, HD_OUT_RETRY, "connect", detail, 0, NULL, NULL, 0);
         return;

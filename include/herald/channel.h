@@ -62,11 +62,11 @@
  * (test with HD_STRUCT_HAS before reading a field added after the first release). The core
  * reads an adapter's struct hd_channel only up to its struct_size: callbacks appended later read
  * as NULL for an adapter built against an older header; one smaller than ABI 1's first release
- * (everything up to inbound) is refused. An outcome
- * kind the core does not know is treated as HD_OUT_UNKNOWN (the safe reading: the platform may
- * have acted, so reconcile before sending again); a capability bit it does not know makes it
- * refuse the adapter. New outcome kinds, op kinds and capability bits are appended before their
- * _MAX; the core never calls a callback for an op kind the adapter's struct_size does not cover.
+ * (everything up to inbound) is refused. An outcome kind the core does not know is treated as
+ * HD_OUT_UNKNOWN (the safe reading: the platform may have acted, so reconcile before sending
+ * again); a capability bit it does not know makes it refuse the adapter. New outcome kinds, op
+ * kinds and capability bits are appended before their _MAX; the core never calls a callback for
+ * an op kind the adapter's struct_size does not cover.
  */
 #ifndef HERALD_CHANNEL_H
 #define HERALD_CHANNEL_H
@@ -192,10 +192,12 @@ struct hd_render_ctx {
 };
 
 struct hd_payload {
-    char *data; /* malloc'd by render(), freed by the core */
+    char *data; /* malloc'd by render(), freed by the core; ops get this same buffer back */
     size_t len;
     char content_type[64];
-    char summary[160]; /* one line for logs and the dashboard, e.g. the rendered title */
+    char summary[160]; /* one line for logs and the dashboard, e.g. the rendered title; UTF-8:
+                          cut it with utf8_truncate (snprintf's %.Ns counts bytes and may split
+                          a character) */
 };
 
 /* render() return values (anything else counts as HD_RENDER_REJECT) */

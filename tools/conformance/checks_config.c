@@ -69,8 +69,8 @@ int kit_check_config(struct kit *k, const struct hd_node *settings)
     /* a key given twice: one of the adapter's when the settings hold one */
     const char *dup = NULL, *dup_val = NULL;
     for (size_t i = 0; i < settings->n && !dup; i++)
-        if (adapter_key(k->chan, settings->keys[i]) &&
-            settings->kids[i]->kind == HD_NODE_SCALAR && !settings->kids[i]->null) {
+        if (adapter_key(k->chan, settings->keys[i]) && settings->kids[i]->kind == HD_NODE_SCALAR &&
+            !settings->kids[i]->null) {
             dup = settings->keys[i];
             dup_val = settings->kids[i]->scalar;
         }

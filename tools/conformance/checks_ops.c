@@ -14,10 +14,10 @@
 #include "item.h"
 #include "kit.h"
 
-#define B(x) (1u << (x))
-#define OK_KINDS (B(HD_OUT_DELIVERED) | B(HD_OUT_ACCEPTED))
+#define B(x)      (1u << (x))
+#define OK_KINDS  (B(HD_OUT_DELIVERED) | B(HD_OUT_ACCEPTED))
 #define TRANSIENT (B(HD_OUT_RETRY) | B(HD_OUT_RETRY_AFTER) | B(HD_OUT_UNKNOWN))
-#define MAX_AT 6
+#define MAX_AT    6
 
 struct scen {
     enum kit_fault fault;
@@ -111,17 +111,19 @@ static enum kit_verdict judge(struct kit_op *o, const char *name, unsigned allow
         return KIT_FAIL;
     }
     if (!o->taken) {
-        kit_report(KIT_FAIL, name, "the adapter did not take the op (its callback returned non-zero)");
+        kit_report(KIT_FAIL, name,
+                   "the adapter did not take the op (its callback returned non-zero)");
         return KIT_FAIL;
     }
     if (!o->completions) {
-        kit_report(KIT_FAIL, name, "never completed%s", o->cancel_called ? ", not even after cancel()"
-                                                                      : " (and there is no cancel())");
+        kit_report(KIT_FAIL, name, "never completed%s",
+                   o->cancel_called ? ", not even after cancel()" : " (and there is no cancel())");
         return KIT_FAIL;
     }
     const struct hd_outcome *out = &o->out;
     if ((unsigned)out->kind >= HD_OUT_MAX) {
-        kit_report(KIT_FAIL, name, "outcome kind %d is not in enum hd_outcome_kind", (int)out->kind);
+        kit_report(KIT_FAIL, name, "outcome kind %d is not in enum hd_outcome_kind",
+                   (int)out->kind);
         return KIT_FAIL;
     }
     const char *kn = kit_outcome_name(out->kind);
@@ -152,8 +154,8 @@ static enum kit_verdict judge(struct kit_op *o, const char *name, unsigned allow
         v = KIT_WARN;
         note = " (retry_after without a future at_ms: the core waits 1 s)";
     }
-    if (out->reason && strspn(out->reason, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-                           strlen(out->reason)) {
+    if (out->reason &&
+        strspn(out->reason, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(out->reason)) {
         v = KIT_WARN;
         note = " (reason is not a short code [a-z0-9_])";
     }
@@ -164,7 +166,8 @@ static enum kit_verdict judge(struct kit_op *o, const char *name, unsigned allow
     return v;
 }
 
-/* ---- building ops ------------------------------------------------------------------------------ */
+/* ---- building ops ------------------------------------------------------------------------------
+ */
 
 static int counter;
 
@@ -247,7 +250,8 @@ static struct kit_op *follow_op(const struct kit_op *of, enum hd_op_kind kind,
     return o;
 }
 
-/* ---- polling and reconciling until the platform's answer is final ------------------------------ */
+/* ---- polling and reconciling until the platform's answer is final ------------------------------
+ */
 
 struct waiter {
     int64_t until;
@@ -299,12 +303,13 @@ static struct kit_op *repeat_op(const struct kit_op *of, enum hd_op_kind kind, c
     }
 }
 
-/* ---- the scenarios -------------------------------------------------------------------------------- */
+/* ---- the scenarios
+ * -------------------------------------------------------------------------------- */
 
 struct happy {
-    struct kit_op *op;      /* the last successful send */
-    struct kit_op *final;   /* the op that made it delivered (send or poll) */
-    int n_requests;         /* HTTP requests of one warm send */
+    struct kit_op *op;    /* the last successful send */
+    struct kit_op *final; /* the op that made it delivered (send or poll) */
+    int n_requests;       /* HTTP requests of one warm send */
     int with_sim;
 };
 
@@ -377,8 +382,8 @@ static void judge_fault(struct happy *h, struct kit_op *o, const char *name, int
                    what, kit_proxy_log(K->proxy));
         return;
     }
-    unsigned ok = last ? (idempotent() ? B(HD_OUT_RETRY) | B(HD_OUT_UNKNOWN) : B(HD_OUT_UNKNOWN))
-                       : TRANSIENT;
+    unsigned ok =
+        last ? (idempotent() ? B(HD_OUT_RETRY) | B(HD_OUT_UNKNOWN) : B(HD_OUT_UNKNOWN)) : TRANSIENT;
     if (resent)
         ok |= OK_KINDS;
     if (!last)
@@ -505,8 +510,9 @@ static void check_faults(struct happy *h)
 static void check_cancel(struct happy *h)
 {
     if (!K->chan->cancel) {
-        kit_report(KIT_WARN, "cancel", "no cancel(): at shutdown, ops run until their own "
-                                       "timeout and past the drain they are recorded unknown");
+        kit_report(KIT_WARN, "cancel",
+                   "no cancel(): at shutdown, ops run until their own "
+                   "timeout and past the drain they are recorded unknown");
         return;
     }
     if (kit_wanted("cancel.early")) {
@@ -524,8 +530,8 @@ static void check_cancel(struct happy *h)
         struct scen s = {KIT_F_HANG, h->n_requests, 0, NULL, 2};
         if (o) {
             run(o, &s);
-            unsigned ok = idempotent() ? B(HD_OUT_CANCELLED) | B(HD_OUT_UNKNOWN)
-                                       : B(HD_OUT_UNKNOWN);
+            unsigned ok =
+                idempotent() ? B(HD_OUT_CANCELLED) | B(HD_OUT_UNKNOWN) : B(HD_OUT_UNKNOWN);
             if (judge(o, "cancel.in_flight", ok,
                       idempotent() ? "cancelled while the request was out: cancelled or unknown"
                                    : "the request reached the platform: a non-idempotent adapter "
@@ -552,8 +558,9 @@ void kit_check_ops(struct kit *k)
         return;
     run(o, &pass);
     if (judge(o, "send.first", happy_ok, happy_why) == KIT_FAIL) {
-        kit_report(KIT_SKIP, "send", "the happy path fails: the remaining scenarios would "
-                                     "only repeat it");
+        kit_report(KIT_SKIP, "send",
+                   "the happy path fails: the remaining scenarios would "
+                   "only repeat it");
         return;
     }
     o = send_op(0, "send.happy", NULL);

@@ -24,7 +24,8 @@
 
 struct kit *K;
 
-/* ---- contract breaches ------------------------------------------------------------------------ */
+/* ---- contract breaches ------------------------------------------------------------------------
+ */
 
 static void vadd(char (*list)[200], int *n, const char *fmt, va_list ap)
 {
@@ -185,7 +186,8 @@ static int w_persist(struct hd_op *op, const char *state_json, hd_persist_cb *do
     return 0;
 }
 
-/* ---- HTTP -------------------------------------------------------------------------------------- */
+/* ---- HTTP --------------------------------------------------------------------------------------
+ */
 
 struct kcall {
     hd_http_cb *cb;
@@ -535,7 +537,8 @@ int kit_quiet(void *arg)
     return K->http_out == 0 && K->persists_out == 0 && K->tokens_out == 0;
 }
 
-/* ---- ops --------------------------------------------------------------------------------------- */
+/* ---- ops ---------------------------------------------------------------------------------------
+ */
 
 static const char *const outcome_names[HD_OUT_MAX] = {
     "delivered",      "accepted", "retry",   "retry_after", "refresh_credentials",
@@ -558,8 +561,7 @@ struct kit_op *kit_op_new(struct kit_inst *ki, enum hd_op_kind kind, struct hd_i
     hd_idempotency_key(it->id, it->version, inst, target && *target ? target : NULL, key,
                        sizeof(key));
     if (target && *target)
-        snprintf(name, sizeof(name), "%s:%lld:%s:%s", it->id, (long long)it->version, inst,
-                 target);
+        snprintf(name, sizeof(name), "%s:%lld:%s:%s", it->id, (long long)it->version, inst, target);
     else
         snprintf(name, sizeof(name), "%s:%lld:%s", it->id, (long long)it->version, inst);
     o->key = hd_asprintf("%s%s", key, key_suffix ? key_suffix : "");

@@ -89,8 +89,8 @@ static json_t *base(const char *id, const char *category, const char *title)
     char t[32];
     return json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "schema",
                      "herald.item/v1", "id", id, "version", 1, "action", "publish", "approved_at",
-                     when(0, t), "review", review(), "publisher", "code",
-                     "YX-DSJ", "name", "广州市越秀区东山街道办事处", "kind", "street", "column",
+                     when(0, t), "review", review(), "publisher", "code", "YX-DSJ", "name",
+                     "广州市越秀区东山街道办事处", "kind", "street", "column",
                      "街道信息公开/东山街/通知公告", "category", category, "title", title);
 }
 
@@ -159,7 +159,8 @@ static json_t *build(size_t i, const char *id, const char *tag)
                             json_string("<p>A&amp;B 公司 &lt;合格&gt; &quot;样品&quot; &#x1F35C; "
                                         "&nbsp;𠮷野家</p><ul><li>一 <em>二</em></li></ul>"
                                         "<script>alert(1)</script>"));
-        json_object_set_new(j, "body_text", json_string("A&B 公司 <合格> \"样品\" 🍜 𠮷野家\n一 二"));
+        json_object_set_new(j, "body_text",
+                            json_string("A&B 公司 <合格> \"样品\" 🍜 𠮷野家\n一 二"));
         break;
     default: { /* overlong: every field at its maximum */
         char *t = repeat("越秀区关于做好二〇二六年春季森林防火工作的通知", 190);

@@ -5,9 +5,9 @@
  * and every asynchronous service wrapped so the kit knows what is still outstanding. Between the
  * adapter and the platform (--sim URL, or the kit's echo server) sits the kit's own
  * fault-injecting HTTP proxy. Files: main.c (command line, report), host.c (the minimal core),
- * proxy.c (proxy, echo and asset servers), fakeclock.c (the clock and randomness render sees),
- * items.c (sample items), settings.c (the configuration, written the way heraldd reads it),
- * checks_config.c, checks_render.c, checks_ops.c, checks_more.c (the contract).
+ * proxy.c (fault proxy and echo server), assets.c (the items' files), fakeclock.c (the clock and
+ * randomness render sees), items.c (sample items), settings.c (the configuration, written the way
+ * heraldd reads it), checks_config.c, checks_render.c, checks_ops.c, checks_more.c (the contract).
  */
 #ifndef HD_KIT_H
 #define HD_KIT_H
@@ -173,10 +173,10 @@ const char *kit_proxy_url(const struct kit_proxy *p); /* http://127.0.0.1:PORT *
 /* Count requests from now; request number `at` (1-based; 0: every one) gets `fault`. */
 void kit_proxy_arm(struct kit_proxy *p, enum kit_fault fault, int at, int status,
                    const char *retry_after);
-int kit_proxy_seen(const struct kit_proxy *p);   /* requests since arm */
-int kit_proxy_held(const struct kit_proxy *p);   /* requests held now (HANG) */
+int kit_proxy_seen(const struct kit_proxy *p);        /* requests since arm */
+int kit_proxy_held(const struct kit_proxy *p);        /* requests held now (HANG) */
 const char *kit_proxy_log(const struct kit_proxy *p); /* "POST /x, GET /y" since arm */
-void kit_proxy_release(struct kit_proxy *p); /* close held connections, disarm */
+void kit_proxy_release(struct kit_proxy *p);          /* close held connections, disarm */
 void kit_proxy_free(struct kit_proxy *p);
 
 int kit_assets_start(struct event_base *base, struct kit_assets **out);

@@ -21,24 +21,24 @@ static char only[512];
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: herald-conformance ADAPTER [--so FILE] [--config FILE] [--sim URL]\n"
-            "                          [--timeout DURATION] [--dep-url URL] [--only LIST] [-v]\n"
-            "  ADAPTER         the adapter's name (a built-in, or the one FILE holds)\n"
-            "  --so FILE       load the adapter from FILE, as heraldd loads plugin_dir\n"
-            "  --config FILE   the instance's settings (YAML mapping, as under channels.<id>);\n"
-            "                  @SIM@ stands for the kit's proxy URL, @ASSETS@ for its files\n"
-            "  --sim URL       the platform's simulator, behind the kit's fault proxy; without\n"
-            "                  it the proxy answers like an echo server and only the contract\n"
-            "                  (not the platform's verdicts) is checked\n"
-            "  --timeout D     the instance's timeout and connect_timeout (default 2s)\n"
-            "  --dep-url URL   prefix of the portal URLs render sees as a dependency's result\n"
-            "                  (default https://www.yuexiu.gov.cn/zwgk/a/)\n"
-            "  --only LIST     comma-separated check name prefixes (render,send.timeout,...)\n"
-            "  -v, --verbose   show every detail line (twice: the adapter's debug log)\n");
+    fprintf(f, "usage: herald-conformance ADAPTER [--so FILE] [--config FILE] [--sim URL]\n"
+               "                          [--timeout DURATION] [--dep-url URL] [--only LIST] [-v]\n"
+               "  ADAPTER         the adapter's name (a built-in, or the one FILE holds)\n"
+               "  --so FILE       load the adapter from FILE, as heraldd loads plugin_dir\n"
+               "  --config FILE   the instance's settings (YAML mapping, as under channels.<id>);\n"
+               "                  @SIM@ stands for the kit's proxy URL, @ASSETS@ for its files\n"
+               "  --sim URL       the platform's simulator, behind the kit's fault proxy; without\n"
+               "                  it the proxy answers like an echo server and only the contract\n"
+               "                  (not the platform's verdicts) is checked\n"
+               "  --timeout D     the instance's timeout and connect_timeout (default 2s)\n"
+               "  --dep-url URL   prefix of the portal URLs render sees as a dependency's result\n"
+               "                  (default https://www.yuexiu.gov.cn/zwgk/a/)\n"
+               "  --only LIST     comma-separated check name prefixes (render,send.timeout,...)\n"
+               "  -v, --verbose   show every detail line (twice: the adapter's debug log)\n");
 }
 
-/* ---- reporting ---------------------------------------------------------------------------------- */
+/* ---- reporting ----------------------------------------------------------------------------------
+ */
 
 int kit_wanted(const char *name)
 {
@@ -85,8 +85,8 @@ void kit_note(const char *fmt, ...)
 
 static const char *caps_text(unsigned caps, char *buf, size_t len)
 {
-    static const char *const names[] = {"idempotent",   "retract", "update", "windowed",
-                                        "multi-target", "poll"};
+    static const char *const names[] = {"idempotent", "retract",      "update",
+                                        "windowed",   "multi-target", "poll"};
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < HD_ARRAY_LEN(names); i++)
@@ -95,7 +95,8 @@ static const char *caps_text(unsigned caps, char *buf, size_t len)
     return buf[0] ? buf : "none";
 }
 
-/* ---- the run ------------------------------------------------------------------------------------- */
+/* ---- the run
+ * ------------------------------------------------------------------------------------- */
 
 static int load_adapter(const char *name, const char *so)
 {
@@ -125,8 +126,8 @@ static int load_adapter(const char *name, const char *so)
                "%s %s (%s): ABI %u, struct of %u bytes, build signature matches, capabilities: "
                "%s",
                kit.chan->name, kit.chan->version ? kit.chan->version : "?", kit.origin,
-               kit.chan->abi_version, kit.chan->struct_size, caps_text(kit.chan->caps, caps,
-                                                                       sizeof(caps)));
+               kit.chan->abi_version, kit.chan->struct_size,
+               caps_text(kit.chan->caps, caps, sizeof(caps)));
     kit_note("the registry's checks passed: name, callbacks for the capabilities, key table "
              "(hd_conf_keys_validate), no core key redeclared");
     return 0;
@@ -172,10 +173,14 @@ static int run(void)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"so", required_argument, NULL, 's'},      {"config", required_argument, NULL, 'c'},
-        {"sim", required_argument, NULL, 'm'},     {"timeout", required_argument, NULL, 't'},
-        {"dep-url", required_argument, NULL, 'd'}, {"only", required_argument, NULL, 'o'},
-        {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
+        {"so", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"sim", required_argument, NULL, 'm'},
+        {"timeout", required_argument, NULL, 't'},
+        {"dep-url", required_argument, NULL, 'd'},
+        {"only", required_argument, NULL, 'o'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *so = NULL;
@@ -184,13 +189,27 @@ int main(int argc, char **argv)
     kit.dep_url = "https://www.yuexiu.gov.cn/zwgk/a/";
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
         switch (c) {
-        case 's': so = optarg; break;
-        case 'c': kit.settings_path = optarg; break;
-        case 'm': kit.sim_url = optarg; break;
-        case 'd': kit.dep_url = optarg; break;
-        case 'o': snprintf(only, sizeof(only), "%s", optarg); break;
-        case 'v': kit.verbose++; break;
-        case 'h': usage(stdout); return 0;
+        case 's':
+            so = optarg;
+            break;
+        case 'c':
+            kit.settings_path = optarg;
+            break;
+        case 'm':
+            kit.sim_url = optarg;
+            break;
+        case 'd':
+            kit.dep_url = optarg;
+            break;
+        case 'o':
+            snprintf(only, sizeof(only), "%s", optarg);
+            break;
+        case 'v':
+            kit.verbose++;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
         case 't':
             if (hd_parse_duration(optarg, &kit.timeout_ms) != 0 || kit.timeout_ms < 100) {
                 fprintf(stderr, "herald-conformance: --timeout %s: want e.g. 2s or 500ms\n",
@@ -198,7 +217,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        default: usage(stderr); return 2;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind + 1 != argc) {

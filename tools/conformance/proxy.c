@@ -8,8 +8,7 @@
  * close without answering (the platform acted, the answer is lost), forward it and answer slowly
  * in small pieces, or answer a status (503, 429 with Retry-After) without forwarding. The server
  * side is a small HTTP/1.1 reader on bufferevents, so the kit decides exactly when a connection
- * dies; the upstream side is libevent's HTTP client. The asset server serves the images and
- * attachments the sample items point at (never faulted, never counted).
+ * dies; the upstream side is libevent's HTTP client. The asset server is in assets.c.
  */
 #include <netinet/in.h>
 #include <sys/queue.h>
@@ -24,11 +23,11 @@
 #include "common.h"
 #include "kit.h"
 
-#define MAX_HEAD (64 * 1024)
-#define MAX_BODY (64 * 1024 * 1024)
+#define MAX_HEAD      (64 * 1024)
+#define MAX_BODY      (64 * 1024 * 1024)
 #define SLOW_FIRST_MS 250
-#define SLOW_STEP_MS 120
-#define SLOW_PIECES 4
+#define SLOW_STEP_MS  120
+#define SLOW_PIECES   4
 
 struct pconn;
 
@@ -72,7 +71,8 @@ struct kit_proxy {
     struct pconn *conns;
 };
 
-/* ---- connections ------------------------------------------------------------------------------- */
+/* ---- connections -------------------------------------------------------------------------------
+ */
 
 static void conn_unref(struct pconn *c)
 {
@@ -152,7 +152,8 @@ static void req_done(struct preq *r)
     conn_unref(c);
 }
 
-/* ---- answering ------------------------------------------------------------------------------------ */
+/* ---- answering
+ * ------------------------------------------------------------------------------------ */
 
 static char *response(int status, const char *reason, struct evkeyvalq *hdrs, int close,
                       const void *body, size_t len, size_t *out_len)
@@ -163,8 +164,7 @@ static char *response(int status, const char *reason, struct evkeyvalq *hdrs, in
         evbuffer_add_printf(b, "Connection: close\r\n");
     if (hdrs) {
         struct evkeyval *h;
-        TAILQ_FOREACH(h, hdrs, next)
-        {
+        TAILQ_FOREACH (h, hdrs, next) {
             if (!strcasecmp(h->key, "Content-Length") || !strcasecmp(h->key, "Connection") ||
                 !strcasecmp(h->key, "Transfer-Encoding") || !strcasecmp(h->key, "Keep-Alive"))
                 continue;
@@ -246,7 +246,8 @@ static void answer_json(struct preq *r, int status, const char *body, const char
     evhttp_clear_headers(&h);
 }
 
-/* ---- forwarding ----------------------------------------------------------------------------------- */
+/* ---- forwarding
+ * ----------------------------------------------------------------------------------- */
 
 static void on_upstream(struct evhttp_request *ur, void *arg)
 {
@@ -271,9 +272,8 @@ static enum evhttp_cmd_type cmd_of(const char *m)
     static const struct {
         const char *name;
         enum evhttp_cmd_type cmd;
-    } t[] = {{"GET", EVHTTP_REQ_GET},       {"POST", EVHTTP_REQ_POST},
-             {"PUT", EVHTTP_REQ_PUT},       {"DELETE", EVHTTP_REQ_DELETE},
-             {"PATCH", EVHTTP_REQ_PATCH},   {"HEAD", EVHTTP_REQ_HEAD},
+    } t[] = {{"GET", EVHTTP_REQ_GET},        {"POST", EVHTTP_REQ_POST},   {"PUT", EVHTTP_REQ_PUT},
+             {"DELETE", EVHTTP_REQ_DELETE},  {"PATCH", EVHTTP_REQ_PATCH}, {"HEAD", EVHTTP_REQ_HEAD},
              {"OPTIONS", EVHTTP_REQ_OPTIONS}};
     for (size_t i = 0; i < HD_ARRAY_LEN(t); i++)
         if (!strcmp(m, t[i].name))
@@ -294,8 +294,8 @@ static void forward(struct preq *r)
         answer_json(r, 200, body, NULL);
         return;
     }
-    struct evhttp_connection *up = evhttp_connection_base_new(p->base, NULL, p->up_host,
-                                                              (ev_uint16_t)p->up_port);
+    struct evhttp_connection *up =
+        evhttp_connection_base_new(p->base, NULL, p->up_host, (ev_uint16_t)p->up_port);
     struct evhttp_request *ur = evhttp_request_new(on_upstream, r);
     if (!up || !ur) {
         answer_json(r, 502, "{\"error\":\"herald-conformance: out of memory\"}", NULL);
@@ -304,8 +304,7 @@ static void forward(struct preq *r)
     evhttp_connection_set_timeout(up, 120);
     struct evkeyvalq *oh = evhttp_request_get_output_headers(ur);
     struct evkeyval *h;
-    TAILQ_FOREACH(h, &r->headers, next)
-    {
+    TAILQ_FOREACH (h, &r->headers, next) {
         if (!strcasecmp(h->key, "Host") || !strcasecmp(h->key, "Connection") ||
             !strcasecmp(h->key, "Content-Length") || !strcasecmp(h->key, "Transfer-Encoding") ||
             !strcasecmp(h->key, "Expect") || !strcasecmp(h->key, "Keep-Alive"))
@@ -329,7 +328,8 @@ static void forward(struct preq *r)
     free(uri);
 }
 
-/* ---- reading requests ----------------------------------------------------------------------------- */
+/* ---- reading requests
+ * ----------------------------------------------------------------------------- */
 
 static void handle(struct preq *r)
 {
@@ -532,10 +532,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* ---- control -------------------------------------------------------------------------------------- */
+/* ---- control
+ * -------------------------------------------------------------------------------------- */
 
-static struct evconnlistener *listen_local(struct event_base *base, evconnlistener_cb cb,
-                                           void *arg, int *port)
+static struct evconnlistener *listen_local(struct event_base *base, evconnlistener_cb cb, void *arg,
+                                           int *port)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct evconnlistener *l =
@@ -665,119 +666,4 @@ void kit_proxy_free(struct kit_proxy *p)
     }
     evconnlistener_free(p->lst);
     free(p);
-}
-
-/* ---- assets ----------------------------------------------------------------------------------- */
-
-struct kit_assets {
-    struct evhttp *http;
-    char url[64];
-};
-
-struct asset_file {
-    const char *name, *type;
-    unsigned char *data;
-    size_t len;
-};
-static struct asset_file files[] = {
-    {"cover.jpg", "image/jpeg", NULL, 24000},
-    {"photo.png", "image/png", NULL, 30000},
-    {"plan.pdf", "application/pdf", NULL, 5000},
-};
-
-/* Bytes platforms take for the type (the magic numbers simulators check), of a fixed size. */
-static void make_files(void)
-{
-    static const unsigned char jpg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0};
-    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    static const char pdf[] = "%PDF-1.4\n";
-    for (size_t i = 0; i < HD_ARRAY_LEN(files); i++) {
-        if (files[i].data)
-            continue;
-        files[i].data = malloc(files[i].len);
-        uint32_t x = 2463534242u + (uint32_t)i;
-        for (size_t j = 0; j < files[i].len; j++) {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            files[i].data[j] = (unsigned char)x;
-        }
-        const void *magic = i == 0 ? (const void *)jpg : i == 1 ? (const void *)png : pdf;
-        size_t ml = i == 0 ? sizeof(jpg) : i == 1 ? sizeof(png) : strlen(pdf);
-        memcpy(files[i].data, magic, ml);
-        if (i == 0) {
-            files[i].data[files[i].len - 2] = 0xFF;
-            files[i].data[files[i].len - 1] = 0xD9;
-        }
-    }
-}
-
-const void *kit_asset(const char *name, size_t *len, const char **media_type)
-{
-    make_files();
-    for (size_t i = 0; i < HD_ARRAY_LEN(files); i++)
-        if (!strcmp(files[i].name, name)) {
-            *len = files[i].len;
-            *media_type = files[i].type;
-            return files[i].data;
-        }
-    return NULL;
-}
-
-static void on_asset(struct evhttp_request *req, void *arg)
-{
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    size_t len;
-    const char *type;
-    const void *data = path && path[0] == '/' ? kit_asset(path + 1, &len, &type) : NULL;
-    if (!data) {
-        evhttp_send_error(req, 404, "Not Found");
-        return;
-    }
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, data, len);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
-}
-
-int kit_assets_start(struct event_base *base, struct kit_assets **out)
-{
-    struct kit_assets *a = calloc(1, sizeof(*a));
-    if (!a)
-        return HD_ENOMEM;
-    make_files();
-    a->http = evhttp_new(base);
-    struct evhttp_bound_socket *s = a->http ? evhttp_bind_socket_with_handle(a->http, "127.0.0.1", 0)
-                                            : NULL;
-    if (!s) {
-        if (a->http)
-            evhttp_free(a->http);
-        free(a);
-        return HD_EIO;
-    }
-    struct sockaddr_in got;
-    socklen_t gl = sizeof(got);
-    getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&got, &gl);
-    snprintf(a->url, sizeof(a->url), "http://127.0.0.1:%d", ntohs(got.sin_port));
-    evhttp_set_gencb(a->http, on_asset, a);
-    *out = a;
-    return 0;
-}
-
-const char *kit_assets_url(const struct kit_assets *a)
-{
-    return a->url;
-}
-
-void kit_assets_free(struct kit_assets *a)
-{
-    if (!a)
-        return;
-    evhttp_free(a->http);
-    free(a);
-    for (size_t i = 0; i < HD_ARRAY_LEN(files); i++) {
-        free(files[i].data);
-        files[i].data = NULL;
-    }
 }

@@ -148,8 +148,11 @@ int kit_settings_write(struct kit *k, const struct hd_node *settings, const char
             "configuration\ndaemon:\n  state_dir: \"%s\"\n  log_level: %s\nkafka:\n  brokers: "
             "\"127.0.0.1:9\"\nchannels:\n  \"%s:kit\":\n    timeout: %lldms\n    "
             "connect_timeout: %lldms\n",
-            k->tmp, k->verbose > 1 ? "debug" : k->verbose ? "info" : "warn", k->chan->name,
-            (long long)k->timeout_ms, (long long)k->timeout_ms);
+            k->tmp,
+            k->verbose > 1 ? "debug"
+            : k->verbose   ? "info"
+                           : "warn",
+            k->chan->name, (long long)k->timeout_ms, (long long)k->timeout_ms);
     for (size_t i = 0; i < settings->n; i++) {
         if (!strcmp(settings->keys[i], "timeout") ||
             !strcmp(settings->keys[i], "connect_timeout") ||
@@ -198,7 +201,8 @@ int kit_config_load(struct kit *k, const struct hd_node *settings, struct hd_con
     return rc;
 }
 
-/* ---- edits ------------------------------------------------------------------------------------- */
+/* ---- edits -------------------------------------------------------------------------------------
+ */
 
 static struct hd_node *copy(const struct hd_node *n)
 {
