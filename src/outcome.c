@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "engine_int.h"
+#include "text.h"
 
 #define POLL_DEFAULT_MS 30000
 
@@ -168,6 +169,31 @@ static void fill_deps(struct hd_instance *in, struct hd_delivery *d, struct hd_d
     }
 }
 
+/* An outcome's reason is a short code (metrics label, status event field, API filter): what an
+ * adapter gives is kept to [a-z0-9_.-], 64 characters; its words belong in the detail. */
+static char *reason_code(const char *r)
+{
+    if (!r)
+        return NULL;
+    char *c = hd_strndup(r, HD_MIN(strlen(r), (size_t)64));
+    for (char *p = c; p && *p; p++) {
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+        else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+                   *p == '.' || *p == '-'))
+            *p = '_';
+    }
+    return c;
+}
+
+/* A render's one-line summary cut inside a character (%.Ns cuts bytes) is cut before it. */
+static void whole_utf8(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && !hd_utf8_valid(s, n))
+        s[--n] = '\0';
+}
+
 int hd_op_start(struct hd_instance *in, struct hd_delivery *d, enum hd_op_kind kind)
 {
     struct hd_engine *e = in->e;
@@ -252,6 +278,8 @@ int hd_op_start(struct hd_instance *in, struct hd_delivery *d, enum hd_op_kind k
             return 0;
         }
         o->has_payload = 1;
+        o->payload.summary[sizeof(o->payload.summary) - 1] = '\0';
+        whole_utf8(o->payload.summary);
         o->op.payload = &o->payload;
         d->attempts++;
         if (hd_delivery_transition(e->st, d, HD_D_SENDING, NULL, NULL) != 0) {
@@ -753,7 +781,7 @@ void hd_op_complete(struct hd_op *op, const struct hd_outcome *out)
                "adapter bug: operation %s completed inside the call that started it", o->name);
     o->completed = 1;
     o->out = *out;
-    o->o_reason = hd_strdup(out->reason);
+    o->o_reason = reason_code(out->reason);
     o->o_detail = hd_strdup(out->detail);
     o->o_code = hd_strdup(out->platform_code);
     o->o_remote_id = hd_strdup(out->remote_id);
