@@ -179,8 +179,8 @@ static char *reason_code(const char *r)
     for (char *p = c; p && *p; p++) {
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
-        else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-                   *p == '.' || *p == '-'))
+        else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+                   *p == '-'))
             *p = '_';
     }
     return c;
