@@ -294,6 +294,7 @@ int hd_engine_create(struct event_base *base, const struct hd_config *cfg, struc
     e->st = st;
     e->http = http;
     TAILQ_INIT(&e->done);
+    TAILQ_INIT(&e->items_idle);
     hd_services_init(&e->svc);
     e->insts = calloc(cfg->n_instances + 1, sizeof(*e->insts));
     e->n_insts = cfg->n_instances;

@@ -53,6 +53,7 @@ struct token {
 struct opctx;
 struct cached_item;
 TAILQ_HEAD(op_list, opctx);
+TAILQ_HEAD(idle_items, cached_item);
 
 struct hd_quota;
 
@@ -141,9 +142,10 @@ struct hd_engine {
     struct op_list done; /* completed ops waiting to be processed */
     struct event *done_ev;
     struct event *wake_tmr;
-    struct event *rearm_ev;    /* coalesces hd_engine_rearm() calls of one loop turn */
-    struct cached_item *items; /* parsed items shared by ops (itemcache.c) */
-    uint64_t item_clock;
+    struct event *rearm_ev;          /* coalesces hd_engine_rearm() calls of one loop turn */
+    struct cached_item *items;       /* parsed items shared by ops (itemcache.c), by key */
+    struct cached_item *items_bydoc; /* the same, by document */
+    struct idle_items items_idle;    /* those no op holds, least recently used first */
     int64_t wake_at;
     int draining, stopped;
     struct event *drain_tmr;

@@ -13,10 +13,19 @@
 struct cached_item {
     char key[300]; /* "<id>\x1f<version>" */
     struct hd_item_doc *doc;
-    int refs;      /* ops holding it */
-    uint64_t used; /* last use, for eviction */
-    UT_hash_handle hh;
+    int refs;                           /* ops holding it */
+    TAILQ_ENTRY(cached_item) idle_link; /* while refs == 0 */
+    UT_hash_handle hh, hh_doc;
 };
+static void drop(struct hd_engine *e, struct cached_item *c)
+{
+    HASH_DEL(e->items, c);
+    HASH_DELETE(hh_doc, e->items_bydoc, c);
+    if (c->refs == 0)
+        TAILQ_REMOVE(&e->items_idle, c, idle_link);
+    hd_item_destroy(c->doc);
+    free(c);
+}
 
 struct hd_item_doc *hd_itemcache_get(struct hd_engine *e, const char *id, int64_t version,
                                      struct hd_item_error *err)
@@ -26,8 +35,8 @@ struct hd_item_doc *hd_itemcache_get(struct hd_engine *e, const char *id, int64_
     snprintf(key, sizeof(key), "%s\x1f%lld", id, (long long)version);
     HASH_FIND_STR(e->items, key, c);
     if (c) {
-        c->refs++;
-        c->used = ++e->item_clock;
+        if (c->refs++ == 0)
+            TAILQ_REMOVE(&e->items_idle, c, idle_link);
         return c->doc;
     }
     char *text = hd_store_item_doc(e->st, id, version);
@@ -42,18 +51,9 @@ struct hd_item_doc *hd_itemcache_get(struct hd_engine *e, const char *id, int64_
     free(text);
     if (rc != 0)
         return NULL;
-    if (HASH_COUNT(e->items) >= CACHE_MAX) {
-        /* evict the least recently used item no op holds */
-        struct cached_item *it, *tmp, *victim = NULL;
-        HASH_ITER (hh, e->items, it, tmp)
-            if (it->refs == 0 && (!victim || it->used < victim->used))
-                victim = it;
-        if (victim) {
-            HASH_DEL(e->items, victim);
-            hd_item_destroy(victim->doc);
-            free(victim);
-        }
-    }
+    /* full: evict the least recently used item no op holds (if every one is held, grow) */
+    if (HASH_COUNT(e->items) >= CACHE_MAX && !TAILQ_EMPTY(&e->items_idle))
+        drop(e, TAILQ_FIRST(&e->items_idle));
     c = calloc(1, sizeof(*c));
     if (!c) {
         hd_item_destroy(doc);
@@ -62,30 +62,28 @@ struct hd_item_doc *hd_itemcache_get(struct hd_engine *e, const char *id, int64_
     hd_strlcpy(c->key, key, sizeof(c->key));
     c->doc = doc;
     c->refs = 1;
-    c->used = ++e->item_clock;
     HASH_ADD_STR(e->items, key, c);
+    HASH_ADD(hh_doc, e->items_bydoc, doc, sizeof(c->doc), c);
     return doc;
 }
 
 void hd_itemcache_put(struct hd_engine *e, struct hd_item_doc *doc)
 {
-    struct cached_item *c, *tmp;
+    struct cached_item *c;
     if (!doc)
         return;
-    HASH_ITER (hh, e->items, c, tmp)
-        if (c->doc == doc) {
-            c->refs--;
-            return;
-        }
-    hd_item_destroy(doc); /* not cached (cannot happen): do not leak it */
+    HASH_FIND(hh_doc, e->items_bydoc, &doc, sizeof(doc), c);
+    if (!c) {
+        hd_item_destroy(doc); /* not cached (cannot happen): do not leak it */
+        return;
+    }
+    if (--c->refs == 0)
+        TAILQ_INSERT_TAIL(&e->items_idle, c, idle_link);
 }
 
 void hd_itemcache_clear(struct hd_engine *e)
 {
     struct cached_item *c, *tmp;
-    HASH_ITER (hh, e->items, c, tmp) {
-        HASH_DEL(e->items, c);
-        hd_item_destroy(c->doc);
-        free(c);
-    }
+    HASH_ITER (hh, e->items, c, tmp)
+        drop(e, c);
 }

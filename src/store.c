@@ -59,6 +59,9 @@ struct hd_store {
     pthread_mutex_t ckpt_mu;
     pthread_cond_t ckpt_cv;
     int ckpt_wanted, ckpt_stop;
+    /* WAL frames written (pages, counted by the WAL hook) */
+    int wal_last;
+    uint64_t wal_frames;
 };
 
 /* ---- migrations ----------------------------------------------------------------------------- */
@@ -257,6 +260,8 @@ static void *ckpt_main(void *arg)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     struct hd_store *s = arg;
+    s->wal_frames += (uint64_t)(pages >= s->wal_last ? pages - s->wal_last : pages);
+    s->wal_last = pages;
     if (pages >= 1000 && s->ckpt_started) {
         pthread_mutex_lock(&s->ckpt_mu);
         s->ckpt_wanted = 1;
@@ -620,8 +625,11 @@ void hd_store_close(struct hd_store *s)
         pthread_mutex_unlock(&s->ckpt_mu);
         pthread_join(s->ckpt_thread, NULL);
     }
-    if (getenv("HERALD_SQL_PROFILE"))
+    if (getenv("HERALD_SQL_PROFILE")) {
         profile_dump();
+        fprintf(stderr, "sqlprof %llu commits wrote %llu WAL frames\n",
+                (unsigned long long)s->commits, (unsigned long long)s->wal_frames);
+    }
     struct stmt_entry *e, *tmp;
     HASH_ITER (hh, s->stmts, e, tmp) {
         HASH_DEL(s->stmts, e);
