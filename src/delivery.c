@@ -185,11 +185,21 @@ static void jput(struct jbuf *b, const char *s, size_t n)
 
 /* "key":"value" with the value escaped as JSON requires; bytes that are not valid UTF-8 (a
  * platform's answer can hold anything) become U+FFFD. */
+/* ,"key": (the comma after the first member); keys are plain ASCII literals */
+static void jkey(struct jbuf *b, const char *key)
+{
+    if (b->len > 1)
+        jput(b, ",", 1);
+    jput(b, "\"", 1);
+    jput(b, key, strlen(key));
+    jput(b, "\":", 2);
+}
+
 static void jstr(struct jbuf *b, const char *key, const char *v)
 {
-    char k[64];
-    int n = snprintf(k, sizeof(k), "%s\"%s\":\"", b->len > 1 ? "," : "", key);
-    jput(b, k, (size_t)n);
+    int n;
+    jkey(b, key);
+    jput(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)v; *p;) {
         size_t run = 0;
         while (p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
@@ -226,9 +236,15 @@ static void jstr(struct jbuf *b, const char *key, const char *v)
 
 static void jint(struct jbuf *b, const char *key, long long v)
 {
-    char k[96];
-    int n = snprintf(k, sizeof(k), "%s\"%s\":%lld", b->len > 1 ? "," : "", key, v);
-    jput(b, k, (size_t)n);
+    char digits[24], *p = digits + sizeof(digits);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--p = '-';
+    jkey(b, key);
+    jput(b, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 static char *status_event(const struct hd_delivery *d, const char *prev)

@@ -40,6 +40,10 @@ int hd_engine_reload(struct hd_engine *e, const struct hd_config *nc);
 void hd_engine_kick(struct hd_engine *e, const char *instance);
 /* Timers may need to run earlier (a new held/expiring row). */
 void hd_engine_rearm(struct hd_engine *e);
+/* Intake hands over a document it has just parsed and stored, so that the engine's operations on
+ * it need not read and parse it again. Takes ownership. */
+struct hd_item_doc;
+void hd_engine_offer_item(struct hd_engine *e, struct hd_item_doc *doc);
 /* Decide the initial hold of a new delivery of `doc` (embargo, dependency, interpretation).
  * Returns 0 ready, 1 held (d's hold fields and next_at set), -1 cannot go (reason in d->reason,
  * d->detail): the caller creates it failed. */

@@ -376,6 +376,9 @@ int hd_intake_message(void *arg, const rd_kafka_message_t *m, int64_t *dlq_row)
         return reject(in, &src, m->key, m->key_len, m->payload, m->len, err.code, err.detail,
                       dlq_row);
     int rc = take_item(in, doc, &src);
-    hd_item_destroy(doc);
+    if (rc == 0 && strcmp(doc->view.action, "publish") == 0)
+        hd_engine_offer_item(in->e, doc); /* its deliveries will want it parsed */
+    else
+        hd_item_destroy(doc);
     return rc == HD_EEXIST ? 0 : rc;
 }

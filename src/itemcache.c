@@ -27,6 +27,37 @@ static void drop(struct hd_engine *e, struct cached_item *c)
     free(c);
 }
 
+static struct cached_item *add(struct hd_engine *e, const char *key, struct hd_item_doc *doc,
+                               int refs)
+{
+    /* full: evict the least recently used item no op holds (if every one is held, grow) */
+    if (HASH_COUNT(e->items) >= CACHE_MAX && !TAILQ_EMPTY(&e->items_idle))
+        drop(e, TAILQ_FIRST(&e->items_idle));
+    struct cached_item *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    hd_strlcpy(c->key, key, sizeof(c->key));
+    c->doc = doc;
+    c->refs = refs;
+    HASH_ADD_STR(e->items, key, c);
+    HASH_ADD(hh_doc, e->items_bydoc, doc, sizeof(c->doc), c);
+    if (refs == 0)
+        TAILQ_INSERT_TAIL(&e->items_idle, c, idle_link);
+    return c;
+}
+
+void hd_engine_offer_item(struct hd_engine *e, struct hd_item_doc *doc)
+{
+    struct cached_item *c;
+    char key[300];
+    if (!doc)
+        return;
+    snprintf(key, sizeof(key), "%s\x1f%lld", doc->view.id, (long long)doc->view.version);
+    HASH_FIND_STR(e->items, key, c);
+    if (c || !add(e, key, doc, 0))
+        hd_item_destroy(doc);
+}
+
 struct hd_item_doc *hd_itemcache_get(struct hd_engine *e, const char *id, int64_t version,
                                      struct hd_item_error *err)
 {
@@ -51,19 +82,10 @@ struct hd_item_doc *hd_itemcache_get(struct hd_engine *e, const char *id, int64_
     free(text);
     if (rc != 0)
         return NULL;
-    /* full: evict the least recently used item no op holds (if every one is held, grow) */
-    if (HASH_COUNT(e->items) >= CACHE_MAX && !TAILQ_EMPTY(&e->items_idle))
-        drop(e, TAILQ_FIRST(&e->items_idle));
-    c = calloc(1, sizeof(*c));
-    if (!c) {
+    if (!add(e, key, doc, 1)) {
         hd_item_destroy(doc);
         return NULL;
     }
-    hd_strlcpy(c->key, key, sizeof(c->key));
-    c->doc = doc;
-    c->refs = 1;
-    HASH_ADD_STR(e->items, key, c);
-    HASH_ADD(hh_doc, e->items_bydoc, doc, sizeof(c->doc), c);
     return doc;
 }
 

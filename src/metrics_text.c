@@ -237,10 +237,10 @@ char *hd_metrics_render(struct hd_daemon *d)
     struct hd_store_stats ss;
     hd_store_stats(st, &ss);
     put(&b,
-        "# HELP herald_store_commits_total Store batches committed (one fsync each).\n"
+        "# HELP herald_store_commits_total Store batches committed (group commit).\n"
         "# TYPE herald_store_commits_total counter\nherald_store_commits_total %llu\n",
         (unsigned long long)ss.commits);
-    put(&b, "# HELP herald_store_commit_seconds Time to commit a batch.\n"
+    put(&b, "# HELP herald_store_commit_seconds Time from a batch's COMMIT until it is on disk.\n"
             "# TYPE herald_store_commit_seconds histogram\n");
     uint64_t cum = 0;
     for (int j = 0; j < HD_STORE_COMMIT_BUCKETS; j++) {

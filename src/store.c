@@ -2,14 +2,27 @@
  * The store's connection, schema migrations and group commit (see store.h for the model).
  *
  * Batching: the first write of a batch opens BEGIN IMMEDIATE and arms the commit timer; the
- * commit event runs COMMIT (one WAL fsync under synchronous=FULL), then the callbacks registered
- * with hd_store_when_durable(). WAL checkpoints are taken off the loop: the main connection has
+ * commit event runs COMMIT, then the callbacks registered with hd_store_when_durable() once the
+ * batch is on disk. WAL checkpoints are taken off the loop: the main connection has
  * auto-checkpointing disabled, its WAL hook counts pages, and a checkpointer thread with its own
  * connection runs PASSIVE checkpoints, which never block the writer.
+ *
+ * Durability off the loop (store.synchronous: full). SQLite's own synchronous=FULL would fsync
+ * the WAL inside COMMIT, on the loop. Instead the connection runs synchronous=NORMAL (COMMIT
+ * writes the WAL frames and returns) and a syncer thread fdatasyncs the WAL file: a batch is
+ * durable once a sync that began after its COMMIT has returned, and only then do its waiters
+ * run (offsets stored, outbox published, API actions answered). This is the guarantee FULL gives,
+ * one fsync per batch, but the loop goes on reading, sending and committing while the disk
+ * works, and one sync covers every batch committed before it began. A power cut loses at most
+ * batches nothing was told of: their offsets were not stored, so Kafka hands them over again.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <uthash.h>
@@ -20,6 +33,7 @@
 struct durable_waiter {
     hd_durable_cb *cb;
     void *arg;
+    uint64_t gen; /* on the unsynced list: durable once this commit is synced */
     STAILQ_ENTRY(durable_waiter) link;
 };
 STAILQ_HEAD(waiter_list, durable_waiter);
@@ -59,6 +73,19 @@ struct hd_store {
     pthread_mutex_t ckpt_mu;
     pthread_cond_t ckpt_cv;
     int ckpt_wanted, ckpt_stop;
+    /* syncer (see the top of this file) */
+    int sync_async;
+    uint64_t gen_committed, gen_synced; /* loop side: batches committed, known synced */
+    double commit_t0[64];               /* COMMIT start of the latest commits, by gen */
+    struct waiter_list unsynced;        /* committed, waiting for the sync */
+    pthread_t sy_thread;
+    pthread_mutex_t sy_mu;
+    pthread_cond_t sy_cv;
+    uint64_t sy_want, sy_done; /* under sy_mu */
+    int sy_errno, sy_stop;     /* under sy_mu */
+    int sy_efd;                /* the syncer -> the loop */
+    struct event *sy_ev;
+    char *wal_path, *dir_path;
     /* WAL frames written (pages, counted by the WAL hook) */
     int wal_last;
     uint64_t wal_frames;
@@ -285,6 +312,18 @@ static void run_waiters(struct waiter_list *list, int err)
     }
 }
 
+/* A batch's time from COMMIT to on disk, for the commit histogram. */
+static void record_commit(struct hd_store *s, double seconds)
+{
+    s->last_commit_s = seconds;
+    s->commit_sum += seconds;
+    int b = 0;
+    while (b < HD_STORE_COMMIT_BUCKETS && seconds > hd_store_commit_bounds[b])
+        b++;
+    if (b < HD_STORE_COMMIT_BUCKETS)
+        s->commit_buckets[b]++;
+}
+
 static int commit(struct hd_store *s)
 {
     if (!s->in_batch)
@@ -307,18 +346,169 @@ static int commit(struct hd_store *s)
         s->batch_ops_max = s->batch_ops;
     s->batch_ops = 0;
     s->commits++;
-    s->last_commit_s = hd_mono_s() - t0;
-    s->commit_sum += s->last_commit_s;
-    int b = 0;
-    while (b < HD_STORE_COMMIT_BUCKETS && s->last_commit_s > hd_store_commit_bounds[b])
-        b++;
-    if (b < HD_STORE_COMMIT_BUCKETS)
-        s->commit_buckets[b]++;
     evtimer_del(s->commit_ev);
+    if (!err && s->sync_async) {
+        /* on disk once the syncer has synced this commit */
+        s->gen_committed++;
+        s->commit_t0[s->gen_committed % HD_ARRAY_LEN(s->commit_t0)] = t0;
+        struct durable_waiter *w;
+        STAILQ_FOREACH (w, &s->batch_waiters, link)
+            w->gen = s->gen_committed;
+        STAILQ_CONCAT(&s->unsynced, &s->batch_waiters);
+        pthread_mutex_lock(&s->sy_mu);
+        s->sy_want = s->gen_committed;
+        pthread_cond_signal(&s->sy_cv);
+        pthread_mutex_unlock(&s->sy_mu);
+        return 0;
+    }
+    record_commit(s, hd_mono_s() - t0);
     run_waiters(&s->batch_waiters, err);
     if (!err && s->commit_cb && !s->in_batch)
         s->commit_cb(s->commit_arg);
     return err;
+}
+
+/* ---- syncer thread ------------------------------------------------------------------------- */
+
+/* fdatasync the WAL (opened each time: cheap next to the sync, and never a stale file); the first
+ * time, the directory too, which holds the WAL's name. Returns 0 or an errno. */
+static int sync_wal(struct hd_store *s, int *dir_done)
+{
+    int fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int rc = fdatasync(fd) == 0 ? 0 : errno;
+    close(fd);
+    if (rc == 0 && !*dir_done) {
+        int dfd = open(s->dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            if (fsync(dfd) == 0)
+                *dir_done = 1;
+            close(dfd);
+        }
+    }
+    return rc;
+}
+
+static void *sync_main(void *arg)
+{
+    struct hd_store *s = arg;
+    int dir_done = 0;
+    pthread_mutex_lock(&s->sy_mu);
+    for (;;) {
+        while (s->sy_want == s->sy_done && !s->sy_stop)
+            pthread_cond_wait(&s->sy_cv, &s->sy_mu);
+        if (s->sy_want == s->sy_done)
+            break;                    /* stopping, nothing left */
+        uint64_t target = s->sy_want; /* every commit up to here was written before this sync */
+        pthread_mutex_unlock(&s->sy_mu);
+        int rc = sync_wal(s, &dir_done);
+        pthread_mutex_lock(&s->sy_mu);
+        s->sy_done = target;
+        if (rc && !s->sy_errno)
+            s->sy_errno = rc;
+        uint64_t one = 1;
+        if (write(s->sy_efd, &one, sizeof(one)) < 0) {
+            /* the counter cannot overflow at one write per sync; nothing to do */
+        }
+    }
+    pthread_mutex_unlock(&s->sy_mu);
+    return NULL;
+}
+
+/* Run what waited for commits up to `gen`, now on disk (or failed: err). */
+static void synced(struct hd_store *s, uint64_t gen, int err)
+{
+    double now = hd_mono_s();
+    size_t ring = HD_ARRAY_LEN(s->commit_t0);
+    for (uint64_t g = HD_MAX(s->gen_synced + 1, gen > ring ? gen - ring + 1 : 1); g <= gen; g++)
+        record_commit(s, now - s->commit_t0[g % ring]);
+    if (gen > s->gen_synced)
+        s->gen_synced = gen;
+    struct waiter_list todo = STAILQ_HEAD_INITIALIZER(todo);
+    while (!STAILQ_EMPTY(&s->unsynced) &&
+           (err || STAILQ_FIRST(&s->unsynced)->gen <= s->gen_synced)) {
+        struct durable_waiter *w = STAILQ_FIRST(&s->unsynced);
+        STAILQ_REMOVE_HEAD(&s->unsynced, link);
+        STAILQ_INSERT_TAIL(&todo, w, link);
+    }
+    run_waiters(&todo, err);
+    if (!err && s->commit_cb && !s->in_batch)
+        s->commit_cb(s->commit_arg);
+}
+
+static void fail_sync(struct hd_store *s, int e)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), "cannot sync %s: %s", s->wal_path, strerror(e));
+    hd_err("store: %s", msg);
+    int err = e == ENOSPC ? HD_EFULL : HD_EIO;
+    if (s->fail_cb)
+        s->fail_cb(s->fail_arg, err, msg);
+    synced(s, 0, err);
+}
+
+static void on_synced(evutil_socket_t fd, short what, void *arg)
+{
+    struct hd_store *s = arg;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        hd_warn("store: syncer notification: %s", strerror(errno));
+    pthread_mutex_lock(&s->sy_mu);
+    uint64_t done = s->sy_done;
+    int e = s->sy_errno;
+    s->sy_errno = 0;
+    pthread_mutex_unlock(&s->sy_mu);
+    if (e)
+        fail_sync(s, e);
+    else
+        synced(s, done, 0);
+}
+
+/* On the loop, now: everything committed is on disk when it returns (flush, close). */
+static void sync_now(struct hd_store *s)
+{
+    if (!s->sync_async || s->gen_synced == s->gen_committed)
+        return;
+    int dir_done = 1;
+    int e = sync_wal(s, &dir_done);
+    if (e)
+        fail_sync(s, e);
+    else
+        synced(s, s->gen_committed, 0);
+}
+
+static int start_syncer(struct hd_store *s)
+{
+    s->sy_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->sy_efd < 0)
+        return errno;
+    s->sy_ev = event_new(s->base, s->sy_efd, EV_READ | EV_PERSIST, on_synced, s);
+    if (!s->sy_ev || event_add(s->sy_ev, NULL) != 0)
+        return ENOMEM;
+    int rc = pthread_create(&s->sy_thread, NULL, sync_main, s);
+    if (rc)
+        return rc;
+    s->sync_async = 1;
+    return 0;
+}
+
+static void stop_syncer(struct hd_store *s)
+{
+    if (s->sync_async) {
+        pthread_mutex_lock(&s->sy_mu);
+        s->sy_stop = 1;
+        pthread_cond_signal(&s->sy_cv);
+        pthread_mutex_unlock(&s->sy_mu);
+        pthread_join(s->sy_thread, NULL);
+        s->sync_async = 0;
+    }
+    if (s->sy_ev)
+        event_free(s->sy_ev);
+    s->sy_ev = NULL;
+    if (s->sy_efd >= 0)
+        close(s->sy_efd);
+    s->sy_efd = -1;
 }
 
 static void on_commit(evutil_socket_t fd, short what, void *arg)
@@ -366,6 +556,9 @@ void hd_store_when_durable(struct hd_store *s, hd_durable_cb *cb, void *arg)
     w->arg = arg;
     if (s->in_batch) {
         STAILQ_INSERT_TAIL(&s->batch_waiters, w, link);
+    } else if (s->gen_synced != s->gen_committed) {
+        w->gen = s->gen_committed; /* what is committed is not all on disk yet */
+        STAILQ_INSERT_TAIL(&s->unsynced, w, link);
     } else {
         STAILQ_INSERT_TAIL(&s->ready_waiters, w, link);
         event_active(s->ready_ev, EV_TIMEOUT, 0);
@@ -374,7 +567,9 @@ void hd_store_when_durable(struct hd_store *s, hd_durable_cb *cb, void *arg)
 
 int hd_store_flush(struct hd_store *s)
 {
-    return commit(s);
+    int rc = commit(s);
+    sync_now(s);
+    return rc;
 }
 
 const double hd_store_commit_bounds[HD_STORE_COMMIT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -386,6 +581,11 @@ void hd_store_stats(const struct hd_store *s, struct hd_store_stats *out)
     memcpy(out->commit_buckets, s->commit_buckets, sizeof(out->commit_buckets));
     out->commit_seconds_sum = s->commit_sum;
     out->batch_ops_max = s->batch_ops_max;
+}
+
+int hd_store_busy(const struct hd_store *s)
+{
+    return s->in_batch || !STAILQ_EMPTY(&s->unsynced) || !STAILQ_EMPTY(&s->ready_waiters);
 }
 
 int hd_store_in_batch(const struct hd_store *s)
@@ -534,6 +734,10 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
     }
     STAILQ_INIT(&s->batch_waiters);
     STAILQ_INIT(&s->ready_waiters);
+    STAILQ_INIT(&s->unsynced);
+    s->sy_efd = -1;
+    pthread_mutex_init(&s->sy_mu, NULL);
+    pthread_cond_init(&s->sy_cv, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
     s->base = base;
@@ -563,8 +767,8 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
                  o->path, e2);
         goto fail;
     }
-    if (exec(s->db, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", e2,
-             sizeof(e2)) != 0 ||
+    /* full: NORMAL on this connection, the WAL synced by the syncer thread (see the top) */
+    if (exec(s->db, "PRAGMA synchronous=NORMAL", e2, sizeof(e2)) != 0 ||
         exec(s->db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536",
              e2, sizeof(e2)) != 0) {
         snprintf(err, errlen, "%s: %s", o->path, e2);
@@ -573,6 +777,26 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
     if (migrate(s->db, e2, sizeof(e2)) != 0) {
         snprintf(err, errlen, "%s: schema migration failed: %s", o->path, e2);
         goto fail;
+    }
+    if (o->sync_full) {
+        size_t n = strlen(o->path) + sizeof("-wal");
+        s->wal_path = malloc(n);
+        if (!s->wal_path) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        snprintf(s->wal_path, n, "%s-wal", o->path);
+        const char *slash = strrchr(o->path, '/');
+        s->dir_path = slash ? hd_strndup(o->path, (size_t)(slash - o->path) + 1) : hd_strdup(".");
+        int e = start_syncer(s);
+        if (e) {
+            hd_warn("store: no syncer thread (%s): COMMIT syncs on the loop", strerror(e));
+            stop_syncer(s);
+            if (exec(s->db, "PRAGMA synchronous=FULL", e2, sizeof(e2)) != 0) {
+                snprintf(err, errlen, "%s: %s", o->path, e2);
+                goto fail;
+            }
+        }
     }
     sqlite3_wal_autocheckpoint(s->db, 0);
     sqlite3_wal_hook(s->db, wal_hook, s);
@@ -617,6 +841,8 @@ void hd_store_close(struct hd_store *s)
         return;
     if (s->db && s->in_batch)
         commit(s);
+    sync_now(s);
+    stop_syncer(s);
     run_waiters(&s->ready_waiters, 0);
     if (s->ckpt_started) {
         pthread_mutex_lock(&s->ckpt_mu);
@@ -647,6 +873,10 @@ void hd_store_close(struct hd_store *s)
         event_free(s->ready_ev);
     pthread_mutex_destroy(&s->ckpt_mu);
     pthread_cond_destroy(&s->ckpt_cv);
+    pthread_mutex_destroy(&s->sy_mu);
+    pthread_cond_destroy(&s->sy_cv);
+    free(s->wal_path);
+    free(s->dir_path);
     free(s->status_topic);
     free(s->path);
     free(s);

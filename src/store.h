@@ -50,6 +50,8 @@ void hd_store_when_durable(struct hd_store *s, hd_durable_cb *cb, void *arg);
 /* Commit now (used before storing offsets on revoke, and at shutdown). */
 int hd_store_flush(struct hd_store *s);
 int hd_store_in_batch(const struct hd_store *s);
+/* A batch is open, or waiters wait for a commit, a sync or the next loop turn. */
+int hd_store_busy(const struct hd_store *s);
 uint64_t hd_store_commits(const struct hd_store *s);
 double hd_store_last_commit_s(const struct hd_store *s);
 int64_t hd_store_batch_ops(const struct hd_store *s);

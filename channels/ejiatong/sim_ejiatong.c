@@ -41,6 +41,7 @@ struct ejt_sim {
     struct hd_sim_idem *idem; /* owned */
     struct slow *slow;        /* owned: requests held back by a street's latency */
     json_int_t next_notice;
+    json_int_t writes; /* orders notices written within the same millisecond */
 };
 
 static const char *const categories[] = {"normative_document",
@@ -302,10 +303,10 @@ static void post_notice(struct ejt_sim *s, struct hd_sim_req *r, const char *cod
     else
         snprintf(nid, sizeof(nid), "%s-%" JSON_INTEGER_FORMAT, code, s->next_notice++);
     json_t *nrec = json_pack(
-        "{s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:O}", "notice_id", nid, "revision", revision,
+        "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:O}", "notice_id", nid, "revision", revision,
         "valid_from_ms", (json_int_t)from_ms, "valid_until_ms", (json_int_t)until_ms, "created_at",
         rec ? json_integer_value(json_object_get(rec, "created_at")) : (json_int_t)now,
-        "updated_at", (json_int_t)now, "idempotency_key", key, "notice", doc);
+        "updated_at", (json_int_t)now, "write", ++s->writes, "idempotency_key", key, "notice", doc);
     json_object_set_new(notices, item_id, nrec);
     hd_sim_applied(r, key);
     hd_sim_idem_reply(s->idem, r, key, rec ? 200 : 201,
@@ -345,15 +346,22 @@ static json_t *showing(struct ejt_sim *s, json_t *st)
                 "{s:s,s:O,s:O,s:O,s:O}", "item_id", id, "revision",
                 json_object_get(rec, "revision"), "title", json_object_get(n, "title"), "priority",
                 json_object_get(n, "priority"), "updated_at", json_object_get(rec, "updated_at"));
-            size_t at = 0; /* newest first */
+            size_t at = 0; /* newest first (the later write first within a millisecond) */
             json_t *o;
+            json_int_t eu = json_integer_value(json_object_get(rec, "updated_at"));
+            json_int_t ew = json_integer_value(json_object_get(rec, "write"));
             json_array_foreach (part, at, o) {
-                if (json_integer_value(json_object_get(o, "updated_at")) <
-                    json_integer_value(json_object_get(e, "updated_at")))
+                json_int_t ou = json_integer_value(json_object_get(o, "updated_at"));
+                if (ou < eu || (ou == eu && json_integer_value(json_object_get(o, "write")) < ew))
                     break;
             }
+            json_object_set_new(e, "write", json_integer(ew));
             json_array_insert_new(part, at, e);
         }
+        size_t i;
+        json_t *o;
+        json_array_foreach (part, i, o)
+            json_object_del(o, "write"); /* for ordering only */
         json_array_extend(list, part);
         json_decref(part);
     }

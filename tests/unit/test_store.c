@@ -69,7 +69,8 @@ static int teardown(void **state)
 
 static void run_until_idle(struct fixture *f)
 {
-    for (int i = 0; i < 100 && (hd_store_in_batch(f->st) || i < 3); i++)
+    /* each turn blocks until an event: the commit timer, the syncer's word, the ready event */
+    for (int i = 0; i < 100 && hd_store_busy(f->st); i++)
         event_base_loop(f->base, EVLOOP_ONCE);
 }
 
@@ -210,6 +211,36 @@ static void test_group_commit(void **state)
     assert_int_equal(d2.calls, 0);
     run_until_idle(f);
     assert_int_equal(d2.calls, 1);
+}
+
+/* synchronous=full: COMMIT writes the WAL; what waits runs only after the syncer's fdatasync,
+ * and a waiter that comes between the two waits for that sync too. flush syncs on the spot. */
+static void test_durable_after_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct durable d = {.st = f->st}, d2 = {.st = f->st}, d3 = {.st = f->st};
+    struct hd_delivery *x = new_delivery("s-1", 1, "", 0);
+    assert_int_equal(hd_delivery_create(f->st, x), 0);
+    hd_store_when_durable(f->st, on_durable, &d);
+    uint64_t c0 = hd_store_commits(f->st);
+    while (hd_store_commits(f->st) == c0)
+        event_base_loop(f->base, EVLOOP_ONCE);
+    /* committed in this turn; the syncer's word can only come in a later one */
+    assert_int_equal(d.calls, 0);
+    assert_true(hd_store_busy(f->st));
+    hd_store_when_durable(f->st, on_durable, &d2);
+    assert_int_equal(d2.calls, 0);
+    run_until_idle(f);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.err, 0);
+    assert_int_equal(d2.calls, 1);
+    /* flush: commit and sync now, waiters run inside */
+    hd_delivery_transition(f->st, x, HD_D_SENDING, NULL, NULL);
+    hd_store_when_durable(f->st, on_durable, &d3);
+    assert_int_equal(hd_store_flush(f->st), 0);
+    assert_int_equal(d3.calls, 1);
+    assert_false(hd_store_busy(f->st));
+    hd_delivery_free(x);
 }
 
 static void test_transitions_and_events(void **state)
@@ -400,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durable_after_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transitions_and_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_order_and_exclusions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timers, setup, teardown),
