@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--rate", type=int, default=200, help="offered items/s in the latency phase")
     ap.add_argument("--latency-items", type=int, default=400)
     ap.add_argument("--in-flight", type=int, default=64)
+    ap.add_argument("--commit-ms", type=int, default=5, help="store.commit_interval")
     args = ap.parse_args()
     build = Path(args.build).resolve()
     os.environ["HERALD_BUILD_DIR"] = str(build)
@@ -61,7 +62,7 @@ def main():
                  for i in range(m)}
         h = Herald(work, kafka.bootstrap(), t, chans, [{"name": "all", "to": sorted(chans)}],
                    extra={"daemon": {"log_level": "warn"}})
-        h.config["store"] = {"commit_interval": "5ms", "synchronous": "full"}
+        h.config["store"] = {"commit_interval": "%dms" % args.commit_ms, "synchronous": "full"}
 
         # 1. the backlog
         n = args.items
@@ -134,10 +135,10 @@ def main():
         sim.proc.stop()
         print("deliveries_per_s=%d p50_ms=%.1f p99_ms=%.1f peak_rss_mb=%.1f items=%d channels=%d"
               " deliveries=%d received=%d latency_rate_per_s=%d latency_samples=%d"
-              " durability=sqlite_wal_fdatasync_per_batch group_commit_ms=5 max_in_flight=%d"
+              " durability=sqlite_wal_fdatasync_per_batch group_commit_ms=%d max_in_flight=%d"
               " backlog_produce_s=%.1f cpus=%d"
               % (thr, p50, p99, rss_kb / 1024.0, n, m, total, rx["requests"], args.rate,
-                 len(lats), args.in_flight, produce_s, os.cpu_count()))
+                 len(lats), args.commit_ms, args.in_flight, produce_s, os.cpu_count()))
     finally:
         procs.cleanup_since(0)
         subprocess.run(["bash", str(SRC / "tests/kafka/kafka.sh"), "down", str(kdir)],
