@@ -21,6 +21,8 @@
 #include <herald/channel.h>
 #include <herald/services.h>
 
+#include "gov_sign.h"
+
 const struct hd_channel *hd_channel_display_board(void);
 
 #define MIN_PART 6 /* shortest useful piece of a cut summary or title, characters */
@@ -555,7 +557,7 @@ static void on_response(void *arg, const struct hd_http_resp *r)
 static int request(struct board *b, struct hd_op *op, const char *method, const char *path,
                    const char *body, const char *key)
 {
-    char id[80], ts[32], hmac[65], url[2048];
+    char id[80], url[2048];
     const char *area;
     if (split_target(op->target, id, sizeof(id), &area) != 0)
         return -1;
@@ -566,24 +568,14 @@ static int request(struct board *b, struct hd_op *op, const char *method, const 
         blen--;
     snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
     size_t len = strlen(body);
-    snprintf(ts, sizeof(ts), "%lld", (long long)(b->svc->now_ms() / 1000));
-    char *msg = malloc(strlen(ts) + 1 + len + 1);
-    if (!msg)
+    struct gov_signed g;
+    if (gov_sign(b->svc, b->secret, b->secret_len, body, len, key, &g) != 0)
         return -1;
-    int n = sprintf(msg, "%s.", ts);
-    memcpy(msg + n, body, len);
-    b->svc->hmac_sha256_hex(b->secret, b->secret_len, msg, (size_t)n + len, hmac);
-    free(msg);
-    char h_key[320], h_ts[64], h_sig[100];
-    snprintf(h_key, sizeof(h_key), "Idempotency-Key: %s", key);
-    snprintf(h_ts, sizeof(h_ts), "X-Gov-Timestamp: %s", ts);
-    snprintf(h_sig, sizeof(h_sig), "X-Gov-Signature: v1=%s", hmac);
-    const char *hdrs[] = {h_ts, h_sig, h_key, "Content-Type: application/json; charset=utf-8"};
     struct hd_http_req req = {.struct_size = sizeof(req),
                               .method = method,
                               .url = url,
-                              .headers = hdrs,
-                              .n_headers = len ? 4 : 3,
+                              .headers = g.headers,
+                              .n_headers = g.n_headers,
                               .body = body,
                               .body_len = len};
     struct call *c = calloc(1, sizeof(*c));

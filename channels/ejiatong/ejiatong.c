@@ -20,6 +20,8 @@
 #include <herald/channel.h>
 #include <herald/services.h>
 
+#include "gov_sign.h"
+
 const struct hd_channel *hd_channel_ejiatong(void);
 
 struct ejt {
@@ -368,31 +370,21 @@ static const char *base_of(struct ejt *e, const char *street)
 static int request(struct ejt *e, struct hd_op *op, const char *method, const char *path,
                    const char *body, const char *key)
 {
-    char ts[32], hmac[65], url[2048];
+    char url[2048];
     const char *base = base_of(e, op->target);
     size_t blen = strlen(base);
     while (blen > 0 && base[blen - 1] == '/')
         blen--;
     snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
     size_t len = strlen(body);
-    snprintf(ts, sizeof(ts), "%lld", (long long)(e->svc->now_ms() / 1000));
-    char *msg = malloc(strlen(ts) + 1 + len + 1);
-    if (!msg)
+    struct gov_signed g;
+    if (gov_sign(e->svc, e->secret, e->secret_len, body, len, key, &g) != 0)
         return -1;
-    int n = sprintf(msg, "%s.", ts);
-    memcpy(msg + n, body, len);
-    e->svc->hmac_sha256_hex(e->secret, e->secret_len, msg, (size_t)n + len, hmac);
-    free(msg);
-    char h_key[320], h_ts[64], h_sig[100];
-    snprintf(h_key, sizeof(h_key), "Idempotency-Key: %s", key);
-    snprintf(h_ts, sizeof(h_ts), "X-Gov-Timestamp: %s", ts);
-    snprintf(h_sig, sizeof(h_sig), "X-Gov-Signature: v1=%s", hmac);
-    const char *hdrs[] = {"Content-Type: application/json; charset=utf-8", h_key, h_ts, h_sig};
     struct hd_http_req req = {.struct_size = sizeof(req),
                               .method = method,
                               .url = url,
-                              .headers = hdrs,
-                              .n_headers = 4,
+                              .headers = g.headers,
+                              .n_headers = g.n_headers,
                               .body = body,
                               .body_len = len};
     struct call *c = calloc(1, sizeof(*c));

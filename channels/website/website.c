@@ -16,6 +16,8 @@
 #include <herald/channel.h>
 #include <herald/services.h>
 
+#include "gov_sign.h"
+
 const struct hd_channel *hd_channel_website(void);
 
 struct website {
@@ -287,26 +289,15 @@ static void on_response(void *arg, const struct hd_http_resp *r)
 static int request(struct website *w, struct hd_op *op, const char *method, const char *url,
                    const char *body, const char *key)
 {
-    char ts[32], hmac[65];
     size_t len = strlen(body);
-    snprintf(ts, sizeof(ts), "%lld", (long long)(w->svc->now_ms() / 1000));
-    char *msg = malloc(strlen(ts) + 1 + len + 1);
-    if (!msg)
+    struct gov_signed g;
+    if (gov_sign(w->svc, w->secret, w->secret_len, body, len, key, &g) != 0)
         return -1;
-    int n = sprintf(msg, "%s.", ts);
-    memcpy(msg + n, body, len);
-    w->svc->hmac_sha256_hex(w->secret, w->secret_len, msg, (size_t)n + len, hmac);
-    free(msg);
-    char h_key[320], h_ts[64], h_sig[100];
-    snprintf(h_key, sizeof(h_key), "Idempotency-Key: %s", key);
-    snprintf(h_ts, sizeof(h_ts), "X-Gov-Timestamp: %s", ts);
-    snprintf(h_sig, sizeof(h_sig), "X-Gov-Signature: v1=%s", hmac);
-    const char *hdrs[] = {"Content-Type: application/json; charset=utf-8", h_key, h_ts, h_sig};
     struct hd_http_req req = {.struct_size = sizeof(req),
                               .method = method,
                               .url = url,
-                              .headers = hdrs,
-                              .n_headers = 4,
+                              .headers = g.headers,
+                              .n_headers = g.n_headers,
                               .body = body,
                               .body_len = len};
     struct call *c = calloc(1, sizeof(*c));
