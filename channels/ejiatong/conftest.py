@@ -1,21 +1,10 @@
-"""The end-to-end fixtures of tests/e2e/conftest.py (kafka_bootstrap, tmp_workdir, and stopping
-every process a test started) for the tests of this folder; tests/e2e goes on sys.path so the
-herald_test harness imports. The raw-HTTP simulator tests here use none of it."""
+"""The end-to-end fixtures (herald_test/fixtures.py: kafka_bootstrap, tmp_workdir, every process
+a test started stopped at its end) for the tests of this folder; tests/e2e goes on sys.path so
+the herald_test harness imports. The raw-HTTP simulator tests here use none of it."""
 
-import importlib.util
 import os
 import sys
 
-_E2E = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                     "tests", "e2e"))
-if _E2E not in sys.path:
-    sys.path.insert(0, _E2E)
-_spec = importlib.util.spec_from_file_location("herald_e2e_conftest",
-                                               os.path.join(_E2E, "conftest.py"))
-_e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_e2e)
-
-kafka_bootstrap = _e2e.kafka_bootstrap
-tmp_workdir = _e2e.tmp_workdir
-pytest_runtest_protocol = _e2e.pytest_runtest_protocol
-pytest_runtest_makereport = _e2e.pytest_runtest_makereport
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                                "e2e"))
+from herald_test.fixtures import *  # noqa: E402,F401,F403
