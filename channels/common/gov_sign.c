@@ -5,9 +5,8 @@
 
 #include "gov_sign.h"
 
-int gov_sign(const struct hd_services *svc, const char *secret, size_t secret_len,
-             const char *body, size_t body_len, const char *idempotency_key,
-             struct gov_signed *out)
+int gov_sign(const struct hd_services *svc, const char *secret, size_t secret_len, const char *body,
+             size_t body_len, const char *idempotency_key, struct gov_signed *out)
 {
     char ts[24], hmac[65];
     int n = snprintf(ts, sizeof(ts), "%lld.", (long long)(svc->now_ms() / 1000));

@@ -18,8 +18,7 @@ struct gov_signed {
 };
 
 /* Sign `body` (body_len bytes, may be 0) with the instance's secret. 0, or -1 out of memory. */
-int gov_sign(const struct hd_services *svc, const char *secret, size_t secret_len,
-             const char *body, size_t body_len, const char *idempotency_key,
-             struct gov_signed *out);
+int gov_sign(const struct hd_services *svc, const char *secret, size_t secret_len, const char *body,
+             size_t body_len, const char *idempotency_key, struct gov_signed *out);
 
 #endif

@@ -17,148 +17,20 @@
 
 #include "common.h"
 #include "item.h"
+#include "fake_instance.h"
 #include "text.h"
 
 const struct hd_channel *hd_channel_display_board(void);
 
-/* ---- a stand-in for the core's services ----------------------------------------------------- */
-
-#define MAX_CONF 32
-
-struct fake {
-    const struct hd_channel *chan;
-    const char *k[MAX_CONF], *v[MAX_CONF]; /* "key" or "map.mkey" -> value */
-    size_t n;
-    const char *targets[24];
-    size_t n_targets;
-};
-
-static struct fake F;
-
-static const char *lookup(const char *key)
-{
-    for (size_t i = 0; i < F.n; i++)
-        if (strcmp(F.k[i], key) == 0)
-            return F.v[i];
-    for (const struct hd_conf_key *k = F.chan->keys; k->name; k++)
-        if (strcmp(k->name, key) == 0)
-            return k->def;
-    return NULL;
-}
-
-static int64_t duration_ms(const char *s)
-{
-    char *end;
-    int64_t n = strtoll(s, &end, 10);
-    if (strcmp(end, "ms") == 0)
-        return n;
-    if (strcmp(end, "s") == 0)
-        return n * 1000;
-    if (strcmp(end, "m") == 0)
-        return n * 60000;
-    if (strcmp(end, "h") == 0)
-        return n * 3600000;
-    if (strcmp(end, "d") == 0)
-        return n * 86400000;
-    return n;
-}
-
-static const char *f_conf_str(struct hd_instance *in, const char *key)
-{
-    return lookup(key);
-}
-
-static int64_t f_conf_int(struct hd_instance *in, const char *key)
-{
-    const char *v = lookup(key);
-    return v ? duration_ms(v) : 0;
-}
-
-static int f_conf_bool(struct hd_instance *in, const char *key)
-{
-    const char *v = lookup(key);
-    return v && strcmp(v, "true") == 0;
-}
-
-static size_t f_conf_list(struct hd_instance *in, const char *key, const char *const **items)
-{
-    *items = F.targets;
-    return strcmp(key, "targets") == 0 ? F.n_targets : 0;
-}
-
-static const char *f_conf_map_get(struct hd_instance *in, const char *key, const char *mkey)
-{
-    char k[200];
-    snprintf(k, sizeof(k), "%s.%s", key, mkey);
-    for (size_t i = 0; i < F.n; i++)
-        if (strcmp(F.k[i], k) == 0)
-            return F.v[i];
-    return NULL;
-}
-
-static const char *f_conf_secret(struct hd_instance *in, const char *key, size_t *len)
-{
-    static const char s[] = "board-gateway-secret-0123456789";
-    *len = sizeof(s) - 1;
-    return s;
-}
-
-static void f_log(struct hd_instance *in, enum hd_log_level l, const char *fmt, ...)
-{
-}
-
-static int64_t f_now(void)
-{
-    return hd_now_ms();
-}
-
-void hd_services_init(struct hd_services *svc); /* src/services.c: the core's own table */
-static struct hd_services SVC;
-
-/* The core's services table (text, time and digest helpers as the daemon lends them), with the
- * configuration and logging of this test's fake instance. */
-static const struct hd_services *svc(void)
-{
-    if (!SVC.struct_size) {
-        hd_services_init(&SVC);
-        SVC.conf_str = f_conf_str;
-        SVC.conf_int = f_conf_int;
-        SVC.conf_bool = f_conf_bool;
-        SVC.conf_list = f_conf_list;
-        SVC.conf_map_get = f_conf_map_get;
-        SVC.conf_secret = f_conf_secret;
-        SVC.log = f_log;
-        SVC.now_ms = f_now;
-    }
-    return &SVC;
-}
-
-static void conf(const char *key, const char *value)
-{
-    F.k[F.n] = key;
-    F.v[F.n++] = value;
-}
-
-static void *make(void)
-{
-    void *st = NULL;
-    char err[256] = "";
-    int rc = F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err));
-    if (rc != 0)
-        fail_msg("create: %s", err);
-    return st;
-}
-
 static int setup(void **state)
 {
-    memset(&F, 0, sizeof(F));
-    F.chan = hd_channel_display_board();
+    fake_reset(hd_channel_display_board(), "board-gateway-secret-0123456789");
     static const char *const areas[] = {"zwfw-center/entrance", "zwfw-center/hall-a",
                                         "bjj-fwzx/led-1"};
     for (size_t i = 0; i < 3; i++)
         F.targets[F.n_targets++] = areas[i];
-    conf("url", "http://127.0.0.1:9/gw");
-    conf("area_max_chars.zwfw-center/hall-a", "256");
+    fake_conf("url", "http://127.0.0.1:9/gw");
+    fake_conf("area_max_chars.zwfw-center/hall-a", "256");
     return 0;
 }
 
@@ -261,7 +133,7 @@ static const char *text_of(json_t *j)
 
 static void test_fields_and_pointer(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     item(&x, TITLE, SUMMARY, "<p>x</p>", "2026-03-15T00:00:00+08:00");
     char err[256];
@@ -288,9 +160,9 @@ static void test_fields_and_pointer(void **unused)
     free(x.json);
     F.chan->destroy(st);
 
-    conf("pointer_always", "true");
-    conf("pointer", "（详见www.yuexiu.gov.cn）");
-    st = make();
+    fake_conf("pointer_always", "true");
+    fake_conf("pointer", "（详见www.yuexiu.gov.cn）");
+    st = fake_make();
     item(&x, TITLE, SUMMARY, "<p>x</p>", NULL);
     j = render_to(st, &x.item, HALL, 0, err);
     assert_string_equal(text_of(j), TITLE "：" SUMMARY "（详见www.yuexiu.gov.cn）");
@@ -302,7 +174,7 @@ static void test_fields_and_pointer(void **unused)
 
 static void test_single_line_limit(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     item(&x, TITLE, SUMMARY, "<p>x</p>", NULL);
     char err[256];
@@ -344,8 +216,8 @@ static void test_single_line_limit(void **unused)
 
 static void test_overlong_reject(void **unused)
 {
-    conf("overlong", "reject");
-    void *st = make();
+    fake_conf("overlong", "reject");
+    void *st = fake_make();
     struct it x;
     item(&x, TITLE, SUMMARY, "<p>x</p>", NULL);
     char err[256];
@@ -360,7 +232,7 @@ static void test_overlong_reject(void **unused)
 
 static void test_gbk_dropped(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     /* emoji with VS16, a ZWJ family, CJK Ext-A and Ext-B, €, •, ©, ™ and ₿ go; 〇, ①,
      * ℃, full-width letters and — stay */
@@ -381,8 +253,8 @@ static void test_gbk_dropped(void **unused)
 
 static void test_gbk_replaced(void **unused)
 {
-    conf("gbk_replacement", "□");
-    void *st = make();
+    fake_conf("gbk_replacement", "□");
+    void *st = fake_make();
     struct it x;
     /* one replacement per run of characters GBK cannot carry; joiners and selectors vanish */
     item(&x, "🌧️暴雨橙色预警👨‍👩‍👧生效㐀𠀀中", "A€•B", "<p>x</p>",
@@ -396,7 +268,7 @@ static void test_gbk_replaced(void **unused)
     /* nothing left once what GBK cannot carry is taken out: nothing to show */
     F.chan->destroy(st);
     F.n--;
-    st = make();
+    st = fake_make();
     item(&x, "😀🏠", NULL, "<p>🎉</p>", NULL);
     assert_null(render_to(st, &x.item, HALL, 1, err));
     assert_non_null(strstr(err, "GBK"));
@@ -406,7 +278,7 @@ static void test_gbk_replaced(void **unused)
 
 static void test_plain_text_one_paragraph(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     item(&x, "流花街\n暑期办公时间", NULL,
          "<h3>调整时间</h3><p>7月1日至9月30日</p><ul><li>上午&nbsp;8:30-12:00</li><li>下午 "
@@ -424,9 +296,9 @@ static void test_plain_text_one_paragraph(void **unused)
 
 static void test_area_settings_and_urgent(void **unused)
 {
-    conf("area_mode.zwfw-center/hall-a", "static");
-    conf("window", "2d");
-    void *st = make();
+    fake_conf("area_mode.zwfw-center/hall-a", "static");
+    fake_conf("window", "2d");
+    void *st = fake_make();
     struct it x;
     item(&x, TITLE, SUMMARY, "<p>x</p>", NULL);
     x.item.urgent = 1;
@@ -451,27 +323,32 @@ static void test_create_checks(void **unused)
     void *st = NULL;
     char err[256];
     size_t n0 = F.n;
-    conf("pointer", "（详见🔗）");
-    assert_int_not_equal(F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err)), 0);
+    fake_conf("pointer", "（详见🔗）");
+    assert_int_not_equal(
+        F.chan->create((struct hd_instance *)&F, fake_svc(), &st, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "pointer"));
     F.n = n0;
-    conf("gbk_replacement", "€");
-    assert_int_not_equal(F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err)), 0);
+    fake_conf("gbk_replacement", "€");
+    assert_int_not_equal(
+        F.chan->create((struct hd_instance *)&F, fake_svc(), &st, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "gbk_replacement"));
     F.n = n0;
-    conf("area_max_chars.zwfw-center/entrance", "sixty");
-    assert_int_not_equal(F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err)), 0);
+    fake_conf("area_max_chars.zwfw-center/entrance", "sixty");
+    assert_int_not_equal(
+        F.chan->create((struct hd_instance *)&F, fake_svc(), &st, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "area_max_chars"));
     F.n = n0;
-    conf("area_mode.bjj-fwzx/led-1", "marquee");
-    assert_int_not_equal(F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err)), 0);
+    fake_conf("area_mode.bjj-fwzx/led-1", "marquee");
+    assert_int_not_equal(
+        F.chan->create((struct hd_instance *)&F, fake_svc(), &st, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "area_mode"));
     F.n = n0;
     F.targets[F.n_targets++] = "zwfw-center";
-    assert_int_not_equal(F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err)), 0);
+    assert_int_not_equal(
+        F.chan->create((struct hd_instance *)&F, fake_svc(), &st, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "board/area"));
     F.n_targets--;
-    st = make();
+    st = fake_make();
     F.chan->destroy(st);
 }
 

@@ -11,6 +11,7 @@ set_tests_properties(sim_display_board PROPERTIES LABELS sim TIMEOUT 180
   ENVIRONMENT "HERALD_BUILD_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
 herald_unit_test(test_display_board_render
                  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_display_board_render.c
+                 ${CMAKE_SOURCE_DIR}/tests/unit/fake_instance.c
                  LIBS herald_channels)
 herald_pytest(NAME e2e_display_board FILE ${CMAKE_CURRENT_SOURCE_DIR}/test_e2e_display_board.py
               LABELS e2e TIMEOUT 300)

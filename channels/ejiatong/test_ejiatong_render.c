@@ -2,8 +2,8 @@
  * Render tests of the ejiatong adapter (CHANNELS.md §4.6): the notice body's fields, the title
  * and summary limits (cut on character boundaries or rejected), plain text from HTML, the QR
  * link to the portal article (depends_on result, fallback, none), the validity window, the
- * community target and purity. The adapter runs with a stand-in for the core's services whose
- * text helpers are the core's own (src/text.c).
+ * community target and purity. The adapter runs with a stand-in for the core's services
+ * (tests/unit/fake_instance.c) whose text helpers are the core's own (src/text.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,146 +15,18 @@
 
 #include "common.h"
 #include "item.h"
+#include "fake_instance.h"
 #include "text.h"
 
 const struct hd_channel *hd_channel_ejiatong(void);
 
-/* ---- a stand-in for the core's services ----------------------------------------------------- */
-
-#define MAX_CONF 32
-
-struct fake {
-    const struct hd_channel *chan;
-    const char *k[MAX_CONF], *v[MAX_CONF]; /* "key" or "map.mkey" -> value */
-    size_t n;
-    const char *targets[24];
-    size_t n_targets;
-};
-
-static struct fake F;
-
-static const char *lookup(const char *key)
-{
-    for (size_t i = 0; i < F.n; i++)
-        if (strcmp(F.k[i], key) == 0)
-            return F.v[i];
-    for (const struct hd_conf_key *k = F.chan->keys; k->name; k++)
-        if (strcmp(k->name, key) == 0)
-            return k->def;
-    return NULL;
-}
-
-static int64_t duration_ms(const char *s)
-{
-    char *end;
-    int64_t n = strtoll(s, &end, 10);
-    if (strcmp(end, "ms") == 0)
-        return n;
-    if (strcmp(end, "s") == 0)
-        return n * 1000;
-    if (strcmp(end, "m") == 0)
-        return n * 60000;
-    if (strcmp(end, "h") == 0)
-        return n * 3600000;
-    if (strcmp(end, "d") == 0)
-        return n * 86400000;
-    return n;
-}
-
-static const char *f_conf_str(struct hd_instance *in, const char *key)
-{
-    return lookup(key);
-}
-
-static int64_t f_conf_int(struct hd_instance *in, const char *key)
-{
-    const char *v = lookup(key);
-    return v ? duration_ms(v) : 0;
-}
-
-static int f_conf_bool(struct hd_instance *in, const char *key)
-{
-    const char *v = lookup(key);
-    return v && strcmp(v, "true") == 0;
-}
-
-static size_t f_conf_list(struct hd_instance *in, const char *key, const char *const **items)
-{
-    *items = F.targets;
-    return strcmp(key, "targets") == 0 ? F.n_targets : 0;
-}
-
-static const char *f_conf_map_get(struct hd_instance *in, const char *key, const char *mkey)
-{
-    char k[200];
-    snprintf(k, sizeof(k), "%s.%s", key, mkey);
-    for (size_t i = 0; i < F.n; i++)
-        if (strcmp(F.k[i], k) == 0)
-            return F.v[i];
-    return NULL;
-}
-
-static const char *f_conf_secret(struct hd_instance *in, const char *key, size_t *len)
-{
-    static const char s[] = "street-platform-secret-0123456789";
-    *len = sizeof(s) - 1;
-    return s;
-}
-
-static void f_log(struct hd_instance *in, enum hd_log_level l, const char *fmt, ...)
-{
-}
-
-static int64_t f_now(void)
-{
-    return hd_now_ms();
-}
-
-void hd_services_init(struct hd_services *svc); /* src/services.c: the core's own table */
-static struct hd_services SVC;
-
-/* The core's services table (text, time and digest helpers as the daemon lends them), with the
- * configuration and logging of this test's fake instance. */
-static const struct hd_services *svc(void)
-{
-    if (!SVC.struct_size) {
-        hd_services_init(&SVC);
-        SVC.conf_str = f_conf_str;
-        SVC.conf_int = f_conf_int;
-        SVC.conf_bool = f_conf_bool;
-        SVC.conf_list = f_conf_list;
-        SVC.conf_map_get = f_conf_map_get;
-        SVC.conf_secret = f_conf_secret;
-        SVC.log = f_log;
-        SVC.now_ms = f_now;
-    }
-    return &SVC;
-}
-
-static void conf(const char *key, const char *value)
-{
-    F.k[F.n] = key;
-    F.v[F.n++] = value;
-}
-
-static void *make(void)
-{
-    void *st = NULL;
-    char err[256] = "";
-    int rc = F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err));
-    if (rc != 0)
-        fail_msg("create: %s", err);
-    return st;
-}
-
 static int setup(void **state)
 {
-    memset(&F, 0, sizeof(F));
-    F.chan = hd_channel_ejiatong();
+    fake_reset(hd_channel_ejiatong(), "street-platform-secret-0123456789");
     static const char *const streets[] = {"440104004", "440104012", "440104014"};
     for (size_t i = 0; i < 3; i++)
         F.targets[F.n_targets++] = streets[i];
-    conf("url", "http://127.0.0.1:9/gw");
+    fake_conf("url", "http://127.0.0.1:9/gw");
     return 0;
 }
 
@@ -237,7 +109,7 @@ static json_t *render(void *st, const struct hd_item *i, int with_portal, char *
 
 static void test_fields(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     item(&x, "越秀区2026年春风行动专场招聘会通知", "3月8日上午9时在区人力资源市场举办。",
          "<p>x</p>", NULL, NULL);
@@ -266,7 +138,7 @@ static void test_fields(void **unused)
 
 static void test_title_cut_on_a_character_boundary(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     /* 45 characters, CJK and ASCII mixed: cut to 40 with the ellipsis, never mid-character */
     const char *title =
@@ -286,8 +158,8 @@ static void test_title_cut_on_a_character_boundary(void **unused)
 
 static void test_overlong_reject(void **unused)
 {
-    conf("overlong", "reject");
-    void *st = make();
+    fake_conf("overlong", "reject");
+    void *st = fake_make();
     struct it x;
     char big[700] = "";
     for (int i = 0; i < 201; i++)
@@ -302,7 +174,7 @@ static void test_overlong_reject(void **unused)
 
 static void test_summary_limit_and_plain_text(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     char big[1200] = "";
     for (int i = 0; i < 300; i++)
@@ -338,7 +210,7 @@ static void test_summary_limit_and_plain_text(void **unused)
 
 static void test_qr_link(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     item(&x, "t", "s", "<p>x</p>", NULL, NULL);
     char err[256];
@@ -346,8 +218,8 @@ static void test_qr_link(void **unused)
     assert_non_null(strstr(err, "no_portal_url"));
     F.chan->destroy(st);
 
-    conf("qr_fallback_url", "https://www.yuexiu.gov.cn/");
-    st = make();
+    fake_conf("qr_fallback_url", "https://www.yuexiu.gov.cn/");
+    st = fake_make();
     json_t *j = render(st, &x.item, 0, err);
     assert_string_equal(S(j, "qr_url"), "https://www.yuexiu.gov.cn/");
     json_decref(j);
@@ -360,9 +232,9 @@ static void test_qr_link(void **unused)
 
 static void test_window_and_target(void **unused)
 {
-    conf("communities.440104004", "440104004001, 440104004002");
-    conf("validity", "7d");
-    void *st = make();
+    fake_conf("communities.440104004", "440104004001, 440104004002");
+    fake_conf("validity", "7d");
+    void *st = fake_make();
     struct it x;
     item(&x, "t", "s", "<p>x</p>", "2026-03-20T15:00:00+08:00", "2026-04-02T18:00:00+08:00");
     x.item.urgent = 1;
@@ -391,7 +263,7 @@ static void test_window_and_target(void **unused)
 
 static void test_pure(void **unused)
 {
-    void *st = make();
+    void *st = fake_make();
     struct it x;
     item(&x, "越秀区春风行动", "摘要", "<p>x</p>", NULL, NULL);
     struct hd_render_ctx rc = {
@@ -416,15 +288,18 @@ static void test_create_checks(void **unused)
     void *st = NULL;
     char err[256];
     F.targets[F.n_targets++] = "4401/04";
-    assert_int_not_equal(F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err)), 0);
+    assert_int_not_equal(
+        F.chan->create((struct hd_instance *)&F, fake_svc(), &st, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "targets"));
     F.n_targets--;
-    conf("street_urls.440104012", "ftp://x");
-    assert_int_not_equal(F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err)), 0);
+    fake_conf("street_urls.440104012", "ftp://x");
+    assert_int_not_equal(
+        F.chan->create((struct hd_instance *)&F, fake_svc(), &st, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "street_urls"));
     F.v[F.n - 1] = "http://10.0.0.12/ejt";
-    conf("communities.440104014", "a;b");
-    assert_int_not_equal(F.chan->create((struct hd_instance *)&F, svc(), &st, err, sizeof(err)), 0);
+    fake_conf("communities.440104014", "a;b");
+    assert_int_not_equal(
+        F.chan->create((struct hd_instance *)&F, fake_svc(), &st, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "communities"));
     unsigned caps = F.chan->caps;
     assert_true(caps & HD_CAP_MULTI_TARGET && caps & HD_CAP_WINDOWED && caps & HD_CAP_IDEMPOTENT);

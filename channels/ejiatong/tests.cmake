@@ -10,6 +10,7 @@ add_test(NAME sim_ejiatong
 set_tests_properties(sim_ejiatong PROPERTIES LABELS sim TIMEOUT 180
   ENVIRONMENT "HERALD_BUILD_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
 herald_unit_test(test_ejiatong_render SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_ejiatong_render.c
+                 ${CMAKE_SOURCE_DIR}/tests/unit/fake_instance.c
                  LIBS herald_channels)
 herald_pytest(NAME e2e_ejiatong FILE ${CMAKE_CURRENT_SOURCE_DIR}/test_e2e_ejiatong.py
               LABELS e2e TIMEOUT 300)
