@@ -4,7 +4,8 @@
  * limit (64 single line, 256 panel), characters GBK cannot carry (emoji, CJK extensions, €, •)
  * dropped or replaced — the result checked with iconv directly, not through the adapter's own
  * helper — the validity window, mode and colour, and the config checks. The adapter runs with a
- * stand-in for the core's services whose text helpers are the core's own (src/text.c).
+ * stand-in for the core's services (tests/unit/fake_instance.c) whose text helpers are the
+ * core's own (src/text.c).
  */
 #include <iconv.h>
 #include <setjmp.h>
