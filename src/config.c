@@ -58,12 +58,13 @@ const struct hd_conf_key hd_store_keys[] = {
     {"path", HD_CONF_STRING, "herald.db", 0, 1, 4096, NULL,
      "SQLite database, relative to state_dir."},
     {"commit_interval", HD_CONF_DURATION, "5ms", 0, MS(0), SEC(1), NULL,
-     "Group commit: changes are committed (one fsync) at most this long after the first one."},
+     "Group commit: changes are committed at most this long after the first one."},
     {"commit_max_ops", HD_CONF_INT, "20000", 0, 1, 10000000, NULL,
      "Commit earlier when a batch holds this many changes."},
     {"synchronous", HD_CONF_ENUM, "full", 0, 0, 0, "full|normal",
-     "full: every commit is on disk before it counts (production). normal: survives a process "
-     "crash, not a power loss."},
+     "full: a batch counts (offsets stored, events published, sends started) only once its WAL "
+     "is fdatasync'd, by a syncer thread off the loop (production). normal: no sync; survives "
+     "a crash of heraldd, not of the machine."},
     {"min_free", HD_CONF_SIZE, "64MiB", 0, 0, (int64_t)1 << 50, NULL,
      "Pause intake when the store's file system has less free space than this."},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
@@ -118,7 +119,7 @@ const struct hd_conf_key hd_core_channel_keys[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
-static const struct hd_conf_key route_keys[] = {
+const struct hd_conf_key hd_route_keys[] = {
     {"name", HD_CONF_STRING, NULL, 1, 1, 128, NULL, "Shown in logs and the item's timeline."},
     {"match", HD_CONF_MAP, NULL, 0, 0, 0, NULL,
      "Item fields and the values they must have; a rule without match takes every item."},
@@ -126,7 +127,7 @@ static const struct hd_conf_key route_keys[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
-static const struct hd_conf_key match_keys[] = {
+const struct hd_conf_key hd_match_keys[] = {
     {"category", HD_CONF_LIST, NULL, 0, 0, 0, NULL, "Any of these categories."},
     {"publisher", HD_CONF_LIST, NULL, 0, 0, 0, NULL, "Any of these publisher codes."},
     {"publisher_kind", HD_CONF_LIST, NULL, 0, 0, 0, NULL, "district, department or street."},
@@ -136,7 +137,7 @@ static const struct hd_conf_key match_keys[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
-static const struct hd_conf_key routing_keys[] = {
+const struct hd_conf_key hd_routing_keys[] = {
     {"item_targets_override", HD_CONF_BOOL, "true", 0, 0, 0, NULL,
      "An item's targets.channels, when present, replaces the routing rules."},
     {"rules", HD_CONF_LIST, NULL, 0, 0, 0, NULL,
@@ -543,7 +544,7 @@ static void load_routes(struct hd_config *c, struct hd_diag *d)
     struct hd_conf_values v = {0};
     const struct hd_node *rt = hd_node_get(c->root, "routing");
     static const char *const skip_rules[] = {"rules", NULL};
-    section_ignoring(c->root, "routing", routing_keys, skip_rules, &v, d);
+    section_ignoring(c->root, "routing", hd_routing_keys, skip_rules, &v, d);
     c->item_targets_override = (int)vint(&v, "item_targets_override");
     hd_conf_values_free(&v);
     const struct hd_node *rules = rt ? hd_node_get(rt, "rules") : NULL;
@@ -555,7 +556,7 @@ static void load_routes(struct hd_config *c, struct hd_diag *d)
     c->routes = calloc(rules->n + 1, sizeof(*c->routes));
     for (size_t i = 0; i < rules->n; i++) {
         const struct hd_node *r = rules->kids[i];
-        const struct hd_conf_key *rt_t[] = {route_keys};
+        const struct hd_conf_key *rt_t[] = {hd_route_keys};
         static const char *const skip_match[] = {"match", NULL};
         struct hd_conf_values rv = {0}, mv = {0};
         if (hd_conf_check(r, rt_t, 1, skip_match, &rv, d) > 0 && r->kind != HD_NODE_MAP) {
@@ -572,7 +573,7 @@ static void load_routes(struct hd_config *c, struct hd_diag *d)
                             route->name ? route->name : "?", route->to[k]);
         const struct hd_node *m = hd_node_get(r, "match");
         if (m && !m->null) {
-            const struct hd_conf_key *mt[] = {match_keys};
+            const struct hd_conf_key *mt[] = {hd_match_keys};
             hd_conf_check(m, mt, 1, NULL, &mv, d);
             route->category = vlist(&mv, "category", &route->n_category);
             route->publisher = vlist(&mv, "publisher", &route->n_publisher);

@@ -2,7 +2,8 @@
  * The daemon's configuration: sections daemon, kafka, store, admin, channels and routes, loaded
  * from YAML through conf.c and checked against key tables (the core's and each adapter's), so
  * that `heraldd --check-config` reports every error with file:line. config/herald.yaml is the
- * annotated example; docs/configuration.md lists every key (generated from the same tables).
+ * annotated example; docs/configuration.md lists every key (heraldd --config-reference writes it
+ * from the same tables; a test keeps the file equal to that output).
  */
 #ifndef HD_CONFIG_H
 #define HD_CONFIG_H
@@ -114,6 +115,8 @@ const struct hd_instance_conf *hd_config_instance(const struct hd_config *c, con
 extern const struct hd_conf_key hd_core_channel_keys[];
 /* Key tables of the top-level sections, for --list-channels and docs. */
 extern const struct hd_conf_key hd_daemon_keys[], hd_kafka_keys[], hd_store_keys[], hd_admin_keys[];
+/* routing:, one of its rules:, a rule's match: */
+extern const struct hd_conf_key hd_routing_keys[], hd_route_keys[], hd_match_keys[];
 
 /* "50/s", "20/h", "100/d", "3/m", "0" -> events per second (0 = unlimited). */
 int hd_parse_rate(const char *s, double *per_s);

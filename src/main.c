@@ -20,6 +20,7 @@ static void usage(FILE *f)
             "       heraldd --list-channels [--json] [-c FILE]\n"
             "                                             list adapters and their settings (with\n"
             "                                             FILE: also those in its plugin_dir)\n"
+            "       heraldd --config-reference            every setting, as Markdown\n"
             "       heraldd --demo [--once] [--seeds DIR] run with an embedded Kafka and the\n"
             "                                             channel simulators, publishing seeds/\n"
             "       heraldd --version\n");
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", required_argument, NULL, 'k'},
         {"list-channels", no_argument, NULL, 'l'},
+        {"config-reference", no_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'j'},
         {"ready-file", required_argument, NULL, 'r'},
         {"demo", no_argument, NULL, 'd'},
@@ -42,7 +44,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *check = NULL, *ready = NULL, *seeds = NULL, *state_dir = NULL;
-    int list = 0, json = 0, demo = 0, once = 0, c;
+    int list = 0, json = 0, demo = 0, once = 0, reference = 0, c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -53,6 +55,9 @@ int main(int argc, char **argv)
             break;
         case 'l':
             list = 1;
+            break;
+        case 'R':
+            reference = 1;
             break;
         case 'j':
             json = 1;
@@ -93,6 +98,11 @@ int main(int argc, char **argv)
     if (hd_registry_create(hd_builtin_channels, &reg, err, sizeof(err)) != 0) {
         fprintf(stderr, "heraldd: %s\n", err);
         return 1;
+    }
+    if (reference) {
+        hd_config_reference(stdout, reg); /* the built-in adapters: the reference of this build */
+        hd_registry_destroy(reg);
+        return 0;
     }
     if (demo) {
         int rc = hd_demo_run(reg, seeds, state_dir, once);
