@@ -67,10 +67,14 @@ def test_kill9_at_random_points_loses_nothing(kafka_bootstrap, tmp_workdir):
     # kill points: while consuming, mid-delivery and late, plus one right after a start
     points = sorted(rnd.sample(range(total // 20, total * 9 // 10), 4))
     kills = 0
+    second_half = False
     for n, point in enumerate(points):
-        if n == 2:
+        # the second half goes in before the third kill, or sooner when this kill point lies
+        # beyond the first half's ITEMS deliveries (it could never be reached otherwise)
+        if not second_half and (n == 2 or point >= ITEMS):
             kafka.produce(t["items"], [make_item(i) for i in ids[ITEMS // 2:]],
                           key=lambda _, d: d["id"])
+            second_half = True
 
         def reached(p=point):
             got = delivered_total(h)
