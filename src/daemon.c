@@ -358,10 +358,12 @@ out:
         hd_admin_destroy(d->admin);
     if (d->k)
         hd_kafka_close(d->k);
-    if (d->e && d->st)
-        hd_store_flush(d->st);
+    if (d->e && d->st && hd_store_flush(d->st) != 0 && code == 0)
+        code = 75; /* the last batch did not reach the disk: let systemd start us again */
     if (d->k)
         hd_kafka_flush(d->k, 5000); /* status events: their reports delete outbox rows */
+    if (d->st)
+        hd_store_on_failure(d->st, NULL, NULL); /* the handler needs Kafka, going now */
     hd_engine_destroy(d->e);
     hd_http_destroy(d->http);
     hd_kafka_destroy(d->k);

@@ -10,8 +10,11 @@
 #include <jansson.h>
 
 #include "common.h"
+#include "conf.h"
 #include "engine_int.h"
 #include "engine_limits.h"
+#include "http.h"
+#include "store.h"
 #include "text.h"
 
 #define PUMP_BATCH 64
@@ -328,6 +331,43 @@ int hd_engine_create(struct event_base *base, const struct hd_config *cfg, struc
     }
     *out = e;
     return 0;
+}
+
+int hd_engine_check_adapters(const struct hd_config *cfg, struct hd_diag *d)
+{
+    char err[512];
+    int refused = 0;
+    struct event_base *base = event_base_new();
+    struct hd_store *st = NULL;
+    struct hd_http *http = NULL;
+    struct hd_engine *e = NULL;
+    struct hd_store_opts so = {.path = ":memory:", .commit_interval_ms = 5};
+    if (!base || hd_store_open(base, &so, &st, err, sizeof(err)) != 0 ||
+        hd_http_create(base, &http) != 0 ||
+        hd_engine_create(base, cfg, st, http, &e, err, sizeof(err)) != 0) {
+        hd_diag_addf(d, cfg->path, 0, 0, "cannot check the channels: %s",
+                     base ? err : "out of memory");
+        refused = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < e->n_insts; i++) {
+        struct hd_instance *in = &e->insts[i];
+        char cerr[512] = "";
+        if (in->chan->create(in, &e->svc, &in->state, cerr, sizeof(cerr)) != 0) {
+            hd_diag_add(d, in->conf->node, "channel %s: %s", in->conf->id,
+                        cerr[0] ? cerr : "create failed");
+            refused++;
+        } else {
+            in->created = 1; /* hd_engine_destroy() destroys it */
+        }
+    }
+out:
+    hd_engine_destroy(e);
+    hd_http_destroy(http);
+    hd_store_close(st);
+    if (base)
+        event_base_free(base);
+    return refused;
 }
 
 int hd_engine_start(struct hd_engine *e, char *err, size_t errlen)

@@ -26,6 +26,12 @@ int hd_engine_create(struct event_base *base, const struct hd_config *cfg, struc
                      struct hd_http *http, struct hd_engine **out, char *err, size_t errlen);
 /* Create the adapters, recover what a crash left (sending -> unknown), arm timers. */
 int hd_engine_start(struct hd_engine *e, char *err, size_t errlen);
+/* heraldd --check-config: run every instance's create() (then destroy()) as a start would, on a
+ * throw-away engine (an in-memory store, nothing sent, no listener bound), so that an adapter's
+ * own checks (a map value, a secret too short) are reported with the instance's file:line.
+ * Returns the number of instances refused. */
+struct hd_diag;
+int hd_engine_check_adapters(const struct hd_config *cfg, struct hd_diag *d);
 /* Stop dispatching; wait up to timeout for in-flight ops, cancel the rest; then done(arg). */
 typedef void hd_drained_cb(void *arg);
 void hd_engine_drain(struct hd_engine *e, int64_t timeout_ms, hd_drained_cb *done, void *arg);

@@ -29,6 +29,7 @@
 struct track_entry {
     int64_t offset;
     int64_t dlq_row; /* 0: none */
+    uint64_t ticket; /* the store commit that holds what the message caused */
     unsigned durable : 1;
     unsigned acked : 1;
 };
@@ -131,11 +132,22 @@ static void on_durable(void *arg, int err)
     k->durable_armed = 0;
     if (err)
         return; /* the store failure handler restarts intake from the stored offsets */
+    /* only what is on disk: messages taken since the wait began may be in a later commit */
+    uint64_t durable = hd_store_durable_ticket(k->store);
+    int waiting = 0;
     struct partition *p, *tmp;
     HASH_ITER (hh, k->parts, p, tmp) {
-        for (size_t i = p->head; i < p->len; i++)
-            p->e[i].durable = 1;
+        for (size_t i = p->head; i < p->len; i++) {
+            if (p->e[i].ticket <= durable)
+                p->e[i].durable = 1;
+            else
+                waiting = 1;
+        }
         advance(k, p);
+    }
+    if (waiting && !k->durable_armed) {
+        k->durable_armed = 1;
+        hd_store_when_durable(k->store, on_durable, k);
     }
     check_backpressure(k);
 }
@@ -153,7 +165,8 @@ static int track(struct hd_kafka *k, int32_t partition, int64_t offset, int64_t 
         p->e = e;
         p->cap = cap;
     }
-    p->e[p->len++] = (struct track_entry){.offset = offset, .dlq_row = dlq_row};
+    p->e[p->len++] = (struct track_entry){
+        .offset = offset, .dlq_row = dlq_row, .ticket = hd_store_ticket(k->store)};
     k->tracked++;
     if (!k->durable_armed) {
         k->durable_armed = 1;

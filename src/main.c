@@ -8,6 +8,7 @@
 #include "common.h"
 #include "config.h"
 #include "daemon.h"
+#include "engine.h"
 #include "demo.h"
 #include "listing.h"
 #include "registry.h"
@@ -143,8 +144,22 @@ int main(int argc, char **argv)
     if (list) {
         hd_list_channels(stdout, reg, json);
     } else if (check) {
-        printf("%s: ok (%zu channel instance(s), %zu route(s))\n", check, cfg->n_instances,
-               cfg->n_routes);
+        /* what a start would refuse: each adapter's own checks in its create() */
+        struct hd_diag d;
+        hd_diag_init(&d);
+        int level = hd_log_level;
+        hd_log_set_level(HD_LOG_WARN); /* not the throw-away store's migration notes */
+        int refused = hd_engine_check_adapters(cfg, &d);
+        hd_log_set_level(level);
+        if (refused) {
+            fprintf(stderr, "%s", d.text ? d.text : "");
+            fprintf(stderr, "heraldd: %s: %d error(s)\n", check, d.n_errors);
+            rc = 1;
+        } else {
+            printf("%s: ok (%zu channel instance(s), %zu route(s))\n", check, cfg->n_instances,
+                   cfg->n_routes);
+        }
+        hd_diag_free(&d);
     } else {
         struct hd_daemon_opts o = {.ready_file = ready};
         rc = hd_daemon_run(cfg, reg, &o, NULL);

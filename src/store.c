@@ -33,7 +33,8 @@
 struct durable_waiter {
     hd_durable_cb *cb;
     void *arg;
-    uint64_t gen; /* on the unsynced list: durable once this commit is synced */
+    uint64_t gen;       /* on the unsynced list: durable once this commit is synced */
+    int64_t outbox_max; /* the store's marker (cb NULL): outbox rows up to here are durable */
     STAILQ_ENTRY(durable_waiter) link;
 };
 STAILQ_HEAD(waiter_list, durable_waiter);
@@ -85,7 +86,10 @@ struct hd_store {
     int sy_errno, sy_stop;     /* under sy_mu */
     int sy_efd;                /* the syncer -> the loop */
     struct event *sy_ev;
-    char *wal_path, *dir_path;
+    char *wal_path;
+    int wal_fd;
+    int broken; /* a commit or sync failed: HD_EIO/HD_EFULL, told to every waiter from then on */
+    int64_t outbox_written, outbox_durable; /* highest outbox id written, on disk */
     /* WAL frames written (pages, counted by the WAL hook) */
     int wal_last;
     uint64_t wal_frames;
@@ -185,6 +189,23 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
+/* PRAGMA journal_mode=WAL, and the mode it answers. */
+static int journal_mode_wal(sqlite3 *db, char *mode, size_t len, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return HD_EIO;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(mode, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    else
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : HD_EIO;
+}
+
 static int migrate(sqlite3 *db, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
@@ -252,6 +273,21 @@ static int check_integrity(sqlite3 *db, char *err, size_t errlen)
     return ok ? 0 : HD_EIO;
 }
 
+/* ---- failures from other threads ------------------------------------------------------------ */
+
+/* A syncer or checkpointer failure, for the loop (on_synced turns it into a store failure). */
+static void report_failure(struct hd_store *s, int e)
+{
+    pthread_mutex_lock(&s->sy_mu);
+    if (!s->sy_errno)
+        s->sy_errno = e;
+    pthread_mutex_unlock(&s->sy_mu);
+    uint64_t one = 1;
+    if (write(s->sy_efd, &one, sizeof(one)) < 0) {
+        /* an eventfd counter cannot overflow here; on_synced reads sy_errno anyway */
+    }
+}
+
 /* ---- checkpointer thread -------------------------------------------------------------------- */
 
 static void *ckpt_main(void *arg)
@@ -265,6 +301,9 @@ static void *ckpt_main(void *arg)
         return NULL;
     }
     sqlite3_busy_timeout(db, 1000);
+    /* NORMAL, not left to the build's default: a checkpoint syncs the WAL before copying it and
+     * the database before the WAL may be rewound, so that nothing only in the WAL is lost */
+    sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     pthread_mutex_lock(&s->ckpt_mu);
     while (!s->ckpt_stop) {
         while (!s->ckpt_wanted && !s->ckpt_stop)
@@ -275,13 +314,32 @@ static void *ckpt_main(void *arg)
         pthread_mutex_unlock(&s->ckpt_mu);
         int log = 0, done = 0;
         int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            hd_warn("store: checkpoint failed: %s", sqlite3_errmsg(db));
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+            hd_err("store: checkpoint failed: %s", sqlite3_errmsg(db));
+            /* an I/O error here may be the only report of a failed write-back of the WAL (the
+             * kernel reports it once): the store cannot vouch for what it holds any more */
+            int ext = sqlite3_extended_errcode(db);
+            if (s->sync_async && ((ext & 0xff) == SQLITE_IOERR || (ext & 0xff) == SQLITE_FULL ||
+                                  (ext & 0xff) == SQLITE_CORRUPT))
+                report_failure(s, (ext & 0xff) == SQLITE_FULL ? ENOSPC : EIO);
+        }
         pthread_mutex_lock(&s->ckpt_mu);
     }
     pthread_mutex_unlock(&s->ckpt_mu);
     sqlite3_close(db);
     return NULL;
+}
+
+static void stop_checkpointer(struct hd_store *s)
+{
+    if (!s->ckpt_started)
+        return;
+    pthread_mutex_lock(&s->ckpt_mu);
+    s->ckpt_stop = 1;
+    pthread_cond_signal(&s->ckpt_cv);
+    pthread_mutex_unlock(&s->ckpt_mu);
+    pthread_join(s->ckpt_thread, NULL);
+    s->ckpt_started = 0;
 }
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
@@ -300,16 +358,48 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 
 /* ---- batching -------------------------------------------------------------------------------- */
 
-static void run_waiters(struct waiter_list *list, int err)
+static struct durable_waiter *new_waiter(hd_durable_cb *cb, void *arg)
+{
+    struct durable_waiter *w = calloc(1, sizeof(*w));
+    if (!w) {
+        hd_err("store: out of memory registering a durability callback");
+        abort(); /* losing a callback would lose an offset or an outcome: never carry on */
+    }
+    w->cb = cb;
+    w->arg = arg;
+    return w;
+}
+
+/* Run and free the waiters of `list`. A waiter without a callback is the store's own marker:
+ * the outbox rows of its commit are on disk. */
+static void run_waiters(struct hd_store *s, struct waiter_list *list, int err)
 {
     struct waiter_list todo = STAILQ_HEAD_INITIALIZER(todo);
     STAILQ_CONCAT(&todo, list);
     while (!STAILQ_EMPTY(&todo)) {
         struct durable_waiter *w = STAILQ_FIRST(&todo);
         STAILQ_REMOVE_HEAD(&todo, link);
-        w->cb(w->arg, err);
+        if (w->cb)
+            w->cb(w->arg, err);
+        else if (!err && w->outbox_max > s->outbox_durable)
+            s->outbox_durable = w->outbox_max;
         free(w);
     }
+}
+
+/* The store can no longer vouch for what it was told to keep: from now on every waiter, current
+ * and future, is told `err`, and nothing counts as durable again (the daemon stops; a restart
+ * resumes from what is on disk). */
+static void fail(struct hd_store *s, int err, const char *msg)
+{
+    hd_err("store: %s", msg);
+    if (!s->broken)
+        s->broken = err;
+    if (s->fail_cb)
+        s->fail_cb(s->fail_arg, err, msg);
+    run_waiters(s, &s->unsynced, s->broken);
+    if (!s->in_batch)
+        run_waiters(s, &s->batch_waiters, s->broken);
 }
 
 /* A batch's time from COMMIT to on disk, for the commit histogram. */
@@ -327,31 +417,34 @@ static void record_commit(struct hd_store *s, double seconds)
 static int commit(struct hd_store *s)
 {
     if (!s->in_batch)
-        return 0;
+        return s->broken;
     double t0 = hd_mono_s();
     int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    int err = 0;
-    if (rc != SQLITE_OK) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "commit failed: %s", sqlite3_errmsg(s->db));
-        hd_err("store: %s (ops=%lld)", msg, (long long)s->batch_ops);
-        if (!sqlite3_get_autocommit(s->db))
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        err = rc == SQLITE_FULL ? HD_EFULL : HD_EIO;
-        if (s->fail_cb)
-            s->fail_cb(s->fail_arg, err, msg);
-    }
     s->in_batch = 0;
     if (s->batch_ops > s->batch_ops_max)
         s->batch_ops_max = s->batch_ops;
     s->batch_ops = 0;
     s->commits++;
     evtimer_del(s->commit_ev);
-    if (!err && s->sync_async) {
-        /* on disk once the syncer has synced this commit */
-        s->gen_committed++;
+    if (rc != SQLITE_OK) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "commit failed: %s", sqlite3_errmsg(s->db));
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        fail(s, rc == SQLITE_FULL ? HD_EFULL : HD_EIO, msg);
+        return s->broken;
+    }
+    if (s->broken) {
+        run_waiters(s, &s->batch_waiters, s->broken);
+        return s->broken;
+    }
+    s->gen_committed++;
+    if (s->sync_async) {
+        /* on disk once a sync begun after this COMMIT has returned (the syncer's) */
         s->commit_t0[s->gen_committed % HD_ARRAY_LEN(s->commit_t0)] = t0;
-        struct durable_waiter *w;
+        struct durable_waiter *marker = new_waiter(NULL, NULL), *w;
+        marker->outbox_max = s->outbox_written;
+        STAILQ_INSERT_TAIL(&s->batch_waiters, marker, link);
         STAILQ_FOREACH (w, &s->batch_waiters, link)
             w->gen = s->gen_committed;
         STAILQ_CONCAT(&s->unsynced, &s->batch_waiters);
@@ -362,38 +455,19 @@ static int commit(struct hd_store *s)
         return 0;
     }
     record_commit(s, hd_mono_s() - t0);
-    run_waiters(&s->batch_waiters, err);
-    if (!err && s->commit_cb && !s->in_batch)
+    s->gen_synced = s->gen_committed;
+    s->outbox_durable = s->outbox_written;
+    run_waiters(s, &s->batch_waiters, 0);
+    if (s->commit_cb)
         s->commit_cb(s->commit_arg);
-    return err;
+    return 0;
 }
 
 /* ---- syncer thread ------------------------------------------------------------------------- */
 
-/* fdatasync the WAL (opened each time: cheap next to the sync, and never a stale file); the first
- * time, the directory too, which holds the WAL's name. Returns 0 or an errno. */
-static int sync_wal(struct hd_store *s, int *dir_done)
-{
-    int fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    int rc = fdatasync(fd) == 0 ? 0 : errno;
-    close(fd);
-    if (rc == 0 && !*dir_done) {
-        int dfd = open(s->dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            if (fsync(dfd) == 0)
-                *dir_done = 1;
-            close(dfd);
-        }
-    }
-    return rc;
-}
-
 static void *sync_main(void *arg)
 {
     struct hd_store *s = arg;
-    int dir_done = 0;
     pthread_mutex_lock(&s->sy_mu);
     for (;;) {
         while (s->sy_want == s->sy_done && !s->sy_stop)
@@ -402,7 +476,7 @@ static void *sync_main(void *arg)
             break;                    /* stopping, nothing left */
         uint64_t target = s->sy_want; /* every commit up to here was written before this sync */
         pthread_mutex_unlock(&s->sy_mu);
-        int rc = sync_wal(s, &dir_done);
+        int rc = fdatasync(s->wal_fd) == 0 ? 0 : errno;
         pthread_mutex_lock(&s->sy_mu);
         s->sy_done = target;
         if (rc && !s->sy_errno)
@@ -416,36 +490,44 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
-/* Run what waited for commits up to `gen`, now on disk (or failed: err). */
-static void synced(struct hd_store *s, uint64_t gen, int err)
+/* Commits up to `gen` are on disk: run what waited for them, and let the outbox read. */
+static void synced(struct hd_store *s, uint64_t gen)
 {
+    if (s->broken)
+        return;
     double now = hd_mono_s();
     size_t ring = HD_ARRAY_LEN(s->commit_t0);
-    for (uint64_t g = HD_MAX(s->gen_synced + 1, gen > ring ? gen - ring + 1 : 1); g <= gen; g++)
+    uint64_t oldest_kept = s->gen_committed >= ring ? s->gen_committed - ring + 1 : 1;
+    for (uint64_t g = HD_MAX(s->gen_synced + 1, oldest_kept); g <= gen; g++)
         record_commit(s, now - s->commit_t0[g % ring]);
     if (gen > s->gen_synced)
         s->gen_synced = gen;
     struct waiter_list todo = STAILQ_HEAD_INITIALIZER(todo);
-    while (!STAILQ_EMPTY(&s->unsynced) &&
-           (err || STAILQ_FIRST(&s->unsynced)->gen <= s->gen_synced)) {
+    while (!STAILQ_EMPTY(&s->unsynced) && STAILQ_FIRST(&s->unsynced)->gen <= s->gen_synced) {
         struct durable_waiter *w = STAILQ_FIRST(&s->unsynced);
         STAILQ_REMOVE_HEAD(&s->unsynced, link);
         STAILQ_INSERT_TAIL(&todo, w, link);
     }
-    run_waiters(&todo, err);
-    if (!err && s->commit_cb && !s->in_batch)
-        s->commit_cb(s->commit_arg);
+    run_waiters(s, &todo, 0);
+    if (s->commit_cb)
+        s->commit_cb(s->commit_arg); /* reads only up to what is on disk: batch open or not */
 }
 
 static void fail_sync(struct hd_store *s, int e)
 {
     char msg[256];
     snprintf(msg, sizeof(msg), "cannot sync %s: %s", s->wal_path, strerror(e));
-    hd_err("store: %s", msg);
-    int err = e == ENOSPC ? HD_EFULL : HD_EIO;
-    if (s->fail_cb)
-        s->fail_cb(s->fail_arg, err, msg);
-    synced(s, 0, err);
+    fail(s, e == ENOSPC ? HD_EFULL : HD_EIO, msg);
+}
+
+/* A failure the syncer or the checkpointer left for the loop; 0 when none. */
+static int take_thread_error(struct hd_store *s)
+{
+    pthread_mutex_lock(&s->sy_mu);
+    int e = s->sy_errno;
+    s->sy_errno = 0;
+    pthread_mutex_unlock(&s->sy_mu);
+    return e;
 }
 
 static void on_synced(evutil_socket_t fd, short what, void *arg)
@@ -456,30 +538,45 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
         hd_warn("store: syncer notification: %s", strerror(errno));
     pthread_mutex_lock(&s->sy_mu);
     uint64_t done = s->sy_done;
-    int e = s->sy_errno;
-    s->sy_errno = 0;
     pthread_mutex_unlock(&s->sy_mu);
+    int e = take_thread_error(s);
     if (e)
         fail_sync(s, e);
     else
-        synced(s, done, 0);
+        synced(s, done);
 }
 
-/* On the loop, now: everything committed is on disk when it returns (flush, close). */
-static void sync_now(struct hd_store *s)
+/* On the loop, now: everything committed is on disk when it returns 0 (flush, close). */
+static int sync_now(struct hd_store *s)
 {
-    if (!s->sync_async || s->gen_synced == s->gen_committed)
-        return;
-    int dir_done = 1;
-    int e = sync_wal(s, &dir_done);
+    if (!s->sync_async)
+        return s->broken;
+    int e = take_thread_error(s); /* a failed sync must not be hidden by this one's success */
     if (e)
         fail_sync(s, e);
-    else
-        synced(s, s->gen_committed, 0);
+    if (s->broken)
+        return s->broken;
+    if (s->gen_synced == s->gen_committed)
+        return 0;
+    if (fdatasync(s->wal_fd) != 0) {
+        fail_sync(s, errno);
+        return s->broken;
+    }
+    synced(s, s->gen_committed);
+    return 0;
 }
 
+/* The WAL is opened once, here, and kept: the kernel reports a failed write-back to the
+ * descriptors open when it happened, not to one opened afterwards. */
 static int start_syncer(struct hd_store *s)
 {
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+    if (!wal || !*wal)
+        return ENOENT;
+    s->wal_path = hd_strdup(wal); /* where SQLite keeps it (symbolic links resolved) */
+    s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (s->wal_fd < 0)
+        return errno;
     s->sy_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->sy_efd < 0)
         return errno;
@@ -509,6 +606,9 @@ static void stop_syncer(struct hd_store *s)
     if (s->sy_efd >= 0)
         close(s->sy_efd);
     s->sy_efd = -1;
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
+    s->wal_fd = -1;
 }
 
 static void on_commit(evutil_socket_t fd, short what, void *arg)
@@ -519,7 +619,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 static void on_ready(evutil_socket_t fd, short what, void *arg)
 {
     struct hd_store *s = arg;
-    run_waiters(&s->ready_waiters, 0);
+    run_waiters(s, &s->ready_waiters, s->broken);
 }
 
 int hd_store_write(struct hd_store *s)
@@ -547,14 +647,11 @@ void hd_store_count_op(struct hd_store *s)
 
 void hd_store_when_durable(struct hd_store *s, hd_durable_cb *cb, void *arg)
 {
-    struct durable_waiter *w = calloc(1, sizeof(*w));
-    if (!w) {
-        hd_err("store: out of memory registering a durability callback");
-        abort(); /* losing a callback would lose an offset or an outcome: never carry on */
-    }
-    w->cb = cb;
-    w->arg = arg;
-    if (s->in_batch) {
+    struct durable_waiter *w = new_waiter(cb, arg);
+    if (s->broken) {
+        STAILQ_INSERT_TAIL(&s->ready_waiters, w, link); /* told the failure, next turn */
+        event_active(s->ready_ev, EV_TIMEOUT, 0);
+    } else if (s->in_batch) {
         STAILQ_INSERT_TAIL(&s->batch_waiters, w, link);
     } else if (s->gen_synced != s->gen_committed) {
         w->gen = s->gen_committed; /* what is committed is not all on disk yet */
@@ -565,11 +662,32 @@ void hd_store_when_durable(struct hd_store *s, hd_durable_cb *cb, void *arg)
     }
 }
 
+uint64_t hd_store_ticket(const struct hd_store *s)
+{
+    return s->in_batch ? s->gen_committed + 1 : s->gen_committed;
+}
+
+uint64_t hd_store_durable_ticket(const struct hd_store *s)
+{
+    return s->broken ? 0 : s->gen_synced;
+}
+
+void hd_store_outbox_written(struct hd_store *s, int64_t id)
+{
+    if (id > s->outbox_written)
+        s->outbox_written = id;
+}
+
+int64_t hd_store_outbox_durable(const struct hd_store *s)
+{
+    return s->outbox_durable;
+}
+
 int hd_store_flush(struct hd_store *s)
 {
     int rc = commit(s);
-    sync_now(s);
-    return rc;
+    int rs = sync_now(s);
+    return rc ? rc : rs;
 }
 
 const double hd_store_commit_bounds[HD_STORE_COMMIT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -736,6 +854,7 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
     STAILQ_INIT(&s->ready_waiters);
     STAILQ_INIT(&s->unsynced);
     s->sy_efd = -1;
+    s->wal_fd = -1;
     pthread_mutex_init(&s->sy_mu, NULL);
     pthread_cond_init(&s->sy_cv, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
@@ -755,9 +874,17 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, 5000);
     char e2[256];
-    /* journal_mode first: it is what tells a corrupt or foreign file from a database */
-    if (exec(s->db, "PRAGMA journal_mode=WAL", e2, sizeof(e2)) != 0) {
+    /* journal_mode first: it is what tells a corrupt or foreign file from a database; and WAL
+     * it must be (the pragma answers the mode it could set, without an error) */
+    char mode[16] = "";
+    if (journal_mode_wal(s->db, mode, sizeof(mode), e2, sizeof(e2)) != 0) {
         snprintf(err, errlen, "%s is not a usable SQLite database: %s", o->path, e2);
+        goto fail;
+    }
+    if (strcmp(mode, "wal") != 0 &&
+        !(strcmp(o->path, ":memory:") == 0 && strcmp(mode, "memory") == 0)) {
+        snprintf(err, errlen, "%s: cannot use write-ahead logging (journal mode stays %s)", o->path,
+                 mode);
         goto fail;
     }
     if (check_integrity(s->db, e2, sizeof(e2)) != 0) {
@@ -778,16 +905,15 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
         snprintf(err, errlen, "%s: schema migration failed: %s", o->path, e2);
         goto fail;
     }
+    /* status events left from the last run are on disk: the outbox may read them all */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT COALESCE(MAX(id), 0) FROM outbox", -1, &q, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW)
+            s->outbox_written = s->outbox_durable = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
     if (o->sync_full) {
-        size_t n = strlen(o->path) + sizeof("-wal");
-        s->wal_path = malloc(n);
-        if (!s->wal_path) {
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
-        snprintf(s->wal_path, n, "%s-wal", o->path);
-        const char *slash = strrchr(o->path, '/');
-        s->dir_path = slash ? hd_strndup(o->path, (size_t)(slash - o->path) + 1) : hd_strdup(".");
         int e = start_syncer(s);
         if (e) {
             hd_warn("store: no syncer thread (%s): COMMIT syncs on the loop", strerror(e));
@@ -842,15 +968,9 @@ void hd_store_close(struct hd_store *s)
     if (s->db && s->in_batch)
         commit(s);
     sync_now(s);
+    stop_checkpointer(s); /* before the syncer: it reports through the syncer's eventfd */
     stop_syncer(s);
-    run_waiters(&s->ready_waiters, 0);
-    if (s->ckpt_started) {
-        pthread_mutex_lock(&s->ckpt_mu);
-        s->ckpt_stop = 1;
-        pthread_cond_signal(&s->ckpt_cv);
-        pthread_mutex_unlock(&s->ckpt_mu);
-        pthread_join(s->ckpt_thread, NULL);
-    }
+    run_waiters(s, &s->ready_waiters, s->broken);
     if (getenv("HERALD_SQL_PROFILE")) {
         profile_dump();
         fprintf(stderr, "sqlprof %llu commits wrote %llu WAL frames\n",
@@ -876,7 +996,6 @@ void hd_store_close(struct hd_store *s)
     pthread_mutex_destroy(&s->sy_mu);
     pthread_cond_destroy(&s->sy_cv);
     free(s->wal_path);
-    free(s->dir_path);
     free(s->status_topic);
     free(s->path);
     free(s);

@@ -38,7 +38,8 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
                   char *err, size_t errlen);
 void hd_store_close(struct hd_store *s); /* commits what is pending; NULL-safe */
 void hd_store_on_failure(struct hd_store *s, hd_store_fail_cb *cb, void *arg);
-/* Called on the loop after every successful commit, outside any batch (the outbox reads then). */
+/* Called on the loop when committed changes have reached the disk (a batch may be open then:
+ * the outbox reads only up to hd_store_outbox_durable()). */
 typedef void hd_store_commit_cb(void *arg);
 void hd_store_on_commit(struct hd_store *s, hd_store_commit_cb *cb, void *arg);
 
@@ -47,8 +48,16 @@ int hd_store_write(struct hd_store *s);
 /* cb(arg, 0) once everything written so far is on disk; (arg, err) if that commit failed. Runs
  * from the loop, never inside this call. */
 void hd_store_when_durable(struct hd_store *s, hd_durable_cb *cb, void *arg);
-/* Commit now (used before storing offsets on revoke, and at shutdown). */
+/* Commit and sync now (before storing offsets on revoke, and at shutdown): what waited for
+ * durability has run when it returns. 0, or the store's failure (HD_EIO, HD_EFULL). */
 int hd_store_flush(struct hd_store *s);
+/* Tickets: the commit a change made now belongs to, and the last one on disk. Something done
+ * at ticket t is durable once hd_store_durable_ticket() >= t (0 after a failure: never). */
+uint64_t hd_store_ticket(const struct hd_store *s);
+uint64_t hd_store_durable_ticket(const struct hd_store *s);
+/* The outbox's rows: the highest id written (store_ops.c notes it), and the highest on disk. */
+void hd_store_outbox_written(struct hd_store *s, int64_t id);
+int64_t hd_store_outbox_durable(const struct hd_store *s);
 int hd_store_in_batch(const struct hd_store *s);
 /* A batch is open, or waiters wait for a commit, a sync or the next loop turn. */
 int hd_store_busy(const struct hd_store *s);

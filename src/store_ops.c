@@ -585,7 +585,10 @@ int hd_store_outbox_insert(struct hd_store *s, const char *key, const char *payl
     bind_text(st, 1, key);
     bind_text(st, 2, payload);
     hd_store_count_op(s);
-    return hd_store_step_done(s, st, "outbox insert");
+    int rc = hd_store_step_done(s, st, "outbox insert");
+    if (rc == 0)
+        hd_store_outbox_written(s, sqlite3_last_insert_rowid(hd_store_db(s)));
+    return rc;
 }
 
 int hd_store_history_insert(struct hd_store *s, const struct hd_delivery *d, const char *previous)
@@ -611,12 +614,14 @@ int hd_store_outbox_after(struct hd_store *s, int64_t after_id, int limit, hd_ou
                           void *arg)
 {
     sqlite3_stmt *st =
-        hd_store_stmt(s, "SELECT id, key, payload FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2");
+        hd_store_stmt(s, "SELECT id, key, payload FROM outbox WHERE id > ?1 AND id <= ?3"
+                         " ORDER BY id LIMIT ?2");
     int n = 0;
     if (!st)
         return HD_EIO;
     sqlite3_bind_int64(st, 1, after_id);
     sqlite3_bind_int(st, 2, limit);
+    sqlite3_bind_int64(st, 3, hd_store_outbox_durable(s)); /* only rows on disk go out */
     while (sqlite3_step(st) == SQLITE_ROW) {
         cb(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
            (const char *)sqlite3_column_text(st, 2));

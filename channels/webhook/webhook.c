@@ -52,40 +52,69 @@ static const struct hd_conf_key keys[] = {
 
 /* ---- status classes -------------------------------------------------------------------------- */
 
-/* 1 when status matches a spec like "2xx,409,500-504". */
-static int status_in(const char *spec, int status)
+/* A status spec: comma-separated entries, each a three-character pattern of digits and x
+ * ("2xx", "40x", "503") or a range of codes ("500-504"). Calls fn for each entry with the
+ * pattern (NULL for a range) or the range's bounds; returns -1 at the first malformed entry. */
+static int each_entry(const char *spec, int (*fn)(const char *pat, long lo, long hi, void *arg),
+                      void *arg)
 {
     const char *p = spec;
-    while (*p) {
+    for (;;) {
         while (*p == ' ' || *p == ',')
             p++;
         if (!*p)
-            break;
-        if (isdigit((unsigned char)p[0]) && (p[1] == 'x' || p[1] == 'X')) {
-            if (status / 100 == p[0] - '0')
+            return 0;
+        size_t n = strcspn(p, ", ");
+        char e[16];
+        if (n >= sizeof(e))
+            return -1;
+        memcpy(e, p, n);
+        e[n] = '\0';
+        p += n;
+        char *dash = strchr(e, '-'), *end;
+        if (dash) {
+            long lo = strtol(e, &end, 10);
+            if (end != dash || !isdigit((unsigned char)dash[1]))
+                return -1;
+            long hi = strtol(dash + 1, &end, 10);
+            if (*end || lo < 100 || hi > 599 || lo > hi)
+                return -1;
+            if (fn && fn(NULL, lo, hi, arg))
                 return 1;
-            p += 3;
             continue;
         }
-        char *end;
-        long lo = strtol(p, &end, 10), hi = lo;
-        if (end == p)
-            return 0;
-        if (*end == '-')
-            hi = strtol(end + 1, &end, 10);
-        if (status >= lo && status <= hi)
+        if (n != 3 || !isdigit((unsigned char)e[0]) || e[0] < '1' || e[0] > '5')
+            return -1;
+        for (size_t i = 1; i < 3; i++)
+            if (!isdigit((unsigned char)e[i]) && e[i] != 'x' && e[i] != 'X')
+                return -1;
+        if (fn && fn(e, 0, 0, arg))
             return 1;
-        p = end;
     }
-    return 0;
+}
+
+static int entry_matches(const char *pat, long lo, long hi, void *arg)
+{
+    int status = *(int *)arg;
+    if (!pat)
+        return status >= lo && status <= hi;
+    char code[4];
+    snprintf(code, sizeof(code), "%03d", status);
+    for (size_t i = 0; i < 3; i++)
+        if (pat[i] != 'x' && pat[i] != 'X' && pat[i] != code[i])
+            return 0;
+    return 1;
+}
+
+/* 1 when status matches a spec like "2xx,409,500-504". */
+static int status_in(const char *spec, int status)
+{
+    return status >= 100 && status <= 999 && each_entry(spec, entry_matches, &status) == 1;
 }
 
 static int valid_spec(const char *spec)
 {
-    for (const char *p = spec; *p; p++)
-        if (!isdigit((unsigned char)*p) && !strchr("xX,- ", *p))
-            return 0;
-    return 1;
+    return each_entry(spec, NULL, NULL) == 0;
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */

@@ -390,8 +390,16 @@ def test_example_config_checks(tmp_workdir):
     """config/herald.yaml passes heraldd --check-config (secrets given as dummy credentials).
     While an adapter it names is not built, the only errors allowed are about that adapter, and
     a copy without its instances must pass."""
-    cfg = SOURCE / "config" / "herald.yaml"
-    text = cfg.read_text()
+    text = (SOURCE / "config" / "herald.yaml").read_text()
+    # the check runs each adapter's create(), which reads the WeChat default cover: a small JPEG
+    # stands in for the installed one
+    cover = tmp_workdir / "wechat-default-cover.jpg"
+    cover.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+                      + b"\x00" * 512 + b"\xff\xd9")
+    assert "/etc/herald/wechat-default-cover.jpg" in text
+    text = text.replace("/etc/herald/wechat-default-cover.jpg", str(cover))
+    cfg = tmp_workdir / "herald.yaml"
+    cfg.write_text(text)
     creds = tmp_workdir / "credentials"
     creds.mkdir()
     for name in set(re.findall(r"credential:([\w-]+)", text)):
@@ -429,4 +437,41 @@ def test_example_config_checks(tmp_workdir):
     part.write_text("\n".join(out) + "\n")
     p = subprocess.run([HERALDD, "--check-config", part], capture_output=True, text=True,
                        timeout=30, env=env)
+    assert p.returncode == 0, p.stderr
+
+
+def test_check_config_runs_each_adapters_own_checks(tmp_workdir):
+    """--check-config refuses what a start would: an adapter's create() checks (here a webhook
+    status class and a website category_map value) are reported with the instance's file:line."""
+    secret = tmp_workdir / "secret"
+    secret.write_text("check-config-secret-0123456789abcdef\n")
+    cfg = tmp_workdir / "herald.yaml"
+    cfg.write_text("\n".join([
+        "daemon:",
+        "  state_dir: %s" % tmp_workdir,
+        "kafka:",
+        "  brokers: 127.0.0.1:9",
+        "channels:",
+        '  "webhook:ops":',
+        "    url: http://127.0.0.1:9/hook",
+        "    secret: file:%s" % secret,
+        '    success_status: "2x"',
+        '  "website:portal":',
+        "    url: http://127.0.0.1:9/cms",
+        "    secret: file:%s" % secret,
+        "    category_map:",
+        "      notice: blog",
+        ""]))
+    p = subprocess.run([HERALDD, "--check-config", cfg], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    lines = p.stderr.splitlines()
+    assert any(re.match(r".*herald\.yaml:7:\d+: channel webhook:ops: .*success_status", l)
+               for l in lines), p.stderr
+    assert any(re.match(r".*herald\.yaml:11:\d+: channel website:portal: .*blog", l)
+               for l in lines), p.stderr
+    assert "info store" not in p.stderr
+    # fixed, the same file passes
+    cfg.write_text(cfg.read_text().replace('"2x"', '"2xx"').replace("notice: blog",
+                                                                     "notice: notice"))
+    p = subprocess.run([HERALDD, "--check-config", cfg], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr

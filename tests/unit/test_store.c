@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -243,6 +244,61 @@ static void test_durable_after_sync(void **state)
     hd_delivery_free(x);
 }
 
+static void count_row(void *arg, int64_t id, const char *key, const char *payload)
+{
+    (*(int *)arg)++;
+}
+
+/* Tickets and the outbox's bound follow the disk, not COMMIT: a change's ticket is durable, and
+ * its status event readable by the outbox, only once its commit is synced. */
+static void test_tickets_and_outbox_follow_the_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct hd_delivery *x = new_delivery("tk-1", 1, "", 0);
+    assert_int_equal(hd_delivery_create(f->st, x), 0); /* writes a status event */
+    uint64_t t = hd_store_ticket(f->st);
+    assert_true(hd_store_durable_ticket(f->st) < t);
+    int rows = 0;
+    hd_store_outbox_after(f->st, 0, 100, count_row, &rows);
+    assert_int_equal(rows, 0); /* the open batch's row is not for the outbox */
+    uint64_t c0 = hd_store_commits(f->st);
+    while (hd_store_commits(f->st) == c0)
+        event_base_loop(f->base, EVLOOP_ONCE);
+    /* committed, not yet synced: still neither */
+    assert_true(hd_store_durable_ticket(f->st) < t);
+    hd_store_outbox_after(f->st, 0, 100, count_row, &rows);
+    assert_int_equal(rows, 0);
+    run_until_idle(f);
+    assert_true(hd_store_durable_ticket(f->st) >= t);
+    hd_store_outbox_after(f->st, 0, 100, count_row, &rows);
+    assert_int_equal(rows, 1);
+    hd_delivery_free(x);
+}
+
+/* The database reached through a symbolic link: SQLite keeps the WAL next to the real file,
+ * and that is the file the syncer syncs. */
+static void test_store_behind_a_symlink(void **state)
+{
+    struct fixture *f = *state;
+    char real[300], path[320], file_link[320], err[256];
+    snprintf(real, sizeof(real), "%s/real", f->dir);
+    assert_int_equal(mkdir(real, 0700), 0);
+    snprintf(path, sizeof(path), "%s/h.db", real);
+    FILE *fp = fopen(path, "w"); /* an empty file is a new database to SQLite */
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(file_link, sizeof(file_link), "%s/h-link.db", f->dir);
+    assert_int_equal(symlink(path, file_link), 0);
+    struct hd_store_opts o = {.path = file_link, .commit_interval_ms = 1, .sync_full = 1};
+    struct hd_store *st = NULL;
+    assert_int_equal(hd_store_open(f->base, &o, &st, err, sizeof(err)), 0);
+    struct hd_delivery *x = new_delivery("sl-1", 1, "", 0);
+    assert_int_equal(hd_delivery_create(st, x), 0);
+    assert_int_equal(hd_store_flush(st), 0); /* committed and synced */
+    hd_delivery_free(x);
+    hd_store_close(st);
+}
+
 static void test_transitions_and_events(void **state)
 {
     struct fixture *f = *state;
@@ -432,6 +488,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable_after_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tickets_and_outbox_follow_the_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_behind_a_symlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transitions_and_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_order_and_exclusions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timers, setup, teardown),
