@@ -240,6 +240,9 @@ const char *hd_item_grammar_check(enum hd_item_grammar g, const char *s, size_t 
         for (; i < n; i++)
             if (!alnum(s[i]) && !in_set(s[i], "._:-"))
                 return "may only contain A-Z a-z 0-9 . _ : -";
+        /* ids go into URL paths, where these two are not names but "here" and "the parent" */
+        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return "may not be . or ..";
         return NULL;
     case HD_G_PUBCODE:
         for (; i < n; i++)

@@ -2,7 +2,7 @@
  * The district platforms' signed request (CHANNELS.md §3.3, used as-is by §4.6 e家通 and the
  * service-hall boards): X-Gov-Timestamp (unix seconds), X-Gov-Signature: v1=<hex HMAC-SHA256 of
  * "<timestamp>.<raw body>">, Idempotency-Key, and the JSON Content-Type when there is a body.
- * The webhook adapter's signature is configurable and does not use this.
+ * The webhook adapter signs with its own X-Herald-* headers and does not use this.
  */
 #ifndef HERALD_CHANNELS_GOV_SIGN_H
 #define HERALD_CHANNELS_GOV_SIGN_H

@@ -443,8 +443,10 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     }
     out->len = strlen(out->data);
     snprintf(out->content_type, sizeof(out->content_type), "application/json; charset=utf-8");
-    snprintf(out->summary, sizeof(out->summary), "%s: %.120s%s", rc->target, text,
+    char *cut = svc->utf8_truncate(text, 40, "…");
+    snprintf(out->summary, sizeof(out->summary), "%s: %s%s", rc->target, cut ? cut : "",
              rep ? " (non-GBK characters removed)" : "");
+    free(cut);
     rcode = HD_RENDER_OK;
 done:
     json_decref(doc);

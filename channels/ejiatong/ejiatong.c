@@ -283,8 +283,10 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     }
     out->len = strlen(out->data);
     snprintf(out->content_type, sizeof(out->content_type), "application/json; charset=utf-8");
-    snprintf(out->summary, sizeof(out->summary), "%s: %.120s", rc && rc->target ? rc->target : "",
-             title);
+    char *cut = svc->utf8_truncate(title, 40, "…");
+    snprintf(out->summary, sizeof(out->summary), "%s: %s", rc && rc->target ? rc->target : "",
+             cut ? cut : "");
+    free(cut);
     rcode = HD_RENDER_OK;
 done:
     json_decref(doc);

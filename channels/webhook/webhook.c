@@ -177,6 +177,7 @@ static void delivery_name(const struct hd_item *it, const char *instance, const 
 static int render(void *state, const struct hd_item *it, const struct hd_render_ctx *rc,
                   struct hd_payload *out, char *err, size_t errlen)
 {
+    struct webhook *w = state;
     char name[600];
     delivery_name(it, rc->instance_id, rc->target, name, sizeof(name));
     json_t *deps = json_array();
@@ -229,8 +230,10 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     out->data[out->len] = '\0';
     free(env);
     snprintf(out->content_type, sizeof(out->content_type), "application/json; charset=utf-8");
-    snprintf(out->summary, sizeof(out->summary), "%s %.120s", rc->is_update ? "update" : "publish",
-             it->title ? it->title : it->id);
+    char *cut = w->svc->utf8_truncate(it->title ? it->title : it->id, 40, "…");
+    snprintf(out->summary, sizeof(out->summary), "%s %s", rc->is_update ? "update" : "publish",
+             cut ? cut : "");
+    free(cut);
     return HD_RENDER_OK;
 }
 
@@ -294,6 +297,15 @@ static void on_response(void *arg, const struct hd_http_resp *r)
             complete(c, HD_OUT_RETRY_AFTER, reason, detail, r, NULL, NULL, at);
         else
             complete(c, HD_OUT_RETRY, reason, detail, r, NULL, NULL, 0);
+        return;
+    }
+    if (r->status == 401) {
+        /* the receiver refused the signature: every delivery would fail the same way, so park
+         * the instance for a person (the secret, or the clock) instead of failing them one by one
+         */
+        complete(c, HD_OUT_NEEDS_OPERATOR, reason,
+                 "the receiver refused our signature: check the secret and the clock", r, NULL,
+                 NULL, 0);
         return;
     }
     complete(c, HD_OUT_REJECTED, reason, detail, r, NULL, NULL, 0);

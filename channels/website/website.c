@@ -172,7 +172,9 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     }
     out->len = strlen(out->data);
     snprintf(out->content_type, sizeof(out->content_type), "application/json; charset=utf-8");
-    snprintf(out->summary, sizeof(out->summary), "%.150s", it->title);
+    char *cut = w->svc->utf8_truncate(it->title ? it->title : it->id, 48, "…");
+    snprintf(out->summary, sizeof(out->summary), "%s", cut ? cut : "");
+    free(cut);
     return HD_RENDER_OK;
 }
 
@@ -207,15 +209,25 @@ static void on_lookup(void *arg, const struct hd_http_resp *r)
     char idbuf[32] = "";
     if (json_is_integer(id))
         snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_integer_value(id));
+    int64_t at = r->error == HD_HTTP_OK ? c->w->svc->retry_after_ms(r) : 0;
     if (url && rev == (json_int_t)c->op->item->version)
         complete(c, HD_OUT_DELIVERED, "already_there", "the portal had this revision already", r,
                  idbuf, url, 0);
-    else if (r->error != HD_HTTP_OK || r->status >= 500)
-        complete(c, HD_OUT_RETRY, "cms_lookup_failed", "could not look the revision up", r, NULL,
-                 NULL, 0);
+    else if (r->error != HD_HTTP_OK || r->status >= 500 || r->status == 408 || r->status == 429)
+        complete(c, at > 0 ? HD_OUT_RETRY_AFTER : HD_OUT_RETRY, "cms_lookup_failed",
+                 "the portal has this revision (409 revision_exists); looking it up failed", r,
+                 NULL, NULL, at);
+    else if (r->status == 401)
+        complete(c, HD_OUT_NEEDS_OPERATOR, "cms_401",
+                 "the gateway refused our signature: check the secret and the clock", r, NULL, NULL,
+                 0);
     else
         complete(c, HD_OUT_REJECTED, "cms_409_revision_exists",
-                 "the portal holds another body for this revision", r, NULL, NULL, 0);
+                 r->status == 200 ? "the portal answered 409 revision_exists but its lookup shows "
+                                    "another revision: an operator must compare the two"
+                                  : "the portal answered 409 revision_exists and the lookup "
+                                    "found no document",
+                 r, NULL, NULL, 0);
     json_decref(j);
 }
 

@@ -165,7 +165,9 @@ static int render(void *state, const struct hd_item *it, const struct hd_render_
     out->data = json;
     out->len = strlen(json);
     snprintf(out->content_type, sizeof(out->content_type), "application/json");
-    snprintf(out->summary, sizeof(out->summary), "%.150s", it->title ? it->title : "");
+    char *cut = w->svc->utf8_truncate(it->title ? it->title : "", 48, "…");
+    snprintf(out->summary, sizeof(out->summary), "%s", cut ? cut : "");
+    free(cut);
     return HD_RENDER_OK;
 }
 

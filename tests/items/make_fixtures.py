@@ -223,6 +223,8 @@ def invalid_cases():
         ("id-number.json", P(b, (("id",), 3)), "wrong_type", "id is a number"),
         ("id-trailing-newline.json", P(b, (("id",), "yx-003\n")), "invalid_value",
          "a newline after the id"),
+        ("id-dot-dot.json", P(b, (("id",), "..")), "invalid_value",
+         "the id .. (a URL path segment that means the parent)"),
         ("version-missing.json", P(b, (("version",), DROP)), "missing_field", "no version"),
         ("version-zero.json", P(b, (("version",), 0)), "invalid_value", "version 0"),
         ("version-fraction.json", P(b, (("version",), 1.5)), "wrong_type", "version 1.5"),
