@@ -147,6 +147,8 @@ def test_event_completes_the_publish_without_polling(kafka_bootstrap, tmp_workdi
     s.produce([item("wx-ev-3")])
     wait_for(lambda: len(s.publishes()) == 4, 30, "the fourth submit")
     pub = [p for p in s.publishes() if "wx-ev-3" in p["title"]][0]
+    # the sim has the submit before heraldd has its answer: wait until the core knows it
+    s.wait_state("wx-ev-3", "publishing", timeout=10)
     s.wx("POST", "advance", {"publish_id": pub["publish_id"]})
     wait_for(lambda: s.state()["events"][-1]["dropped"], 10, "the dropped push")
     assert s.delivery("wx-ev-3")["state"] == "publishing"
