@@ -80,14 +80,6 @@ static void on_readyz(struct evhttp_request *req, void *arg)
     reply_text(req, 200, "text/plain; charset=utf-8", "ready\n");
 }
 
-static void on_metrics(struct evhttp_request *req, void *arg)
-{
-    struct hd_admin *a = arg;
-    char *text = hd_metrics_render(a->d);
-    reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "");
-    free(text);
-}
-
 /* ---- the dashboard's files ----------------------------------------------------------------- */
 
 static void serve_asset(struct evhttp_request *req, const char *name)
@@ -177,6 +169,40 @@ static const struct hd_admin_token *authenticate(struct hd_admin *a, struct evht
     if (!hit)
         *why = "the token is not valid";
     return hit;
+}
+
+/* Whether the request came over loopback (127.0.0.0/8, ::1, or either mapped into IPv6). */
+static int from_loopback(struct evhttp_request *req)
+{
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *c = evhttp_request_get_connection(req);
+    if (c)
+        evhttp_connection_get_peer(c, &peer, &port);
+    if (!peer)
+        return 0;
+    if (strncasecmp(peer, "::ffff:", 7) == 0)
+        peer += 7;
+    return strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0;
+}
+
+/* admin.metrics_auth: loopback asks a token of remote scrapers only, token of all, none of none */
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+    struct hd_admin *a = arg;
+    const char *mode = hd_daemon_config(a->d)->metrics_auth;
+    if (!mode)
+        mode = "loopback";
+    if (strcmp(mode, "none") != 0 && (strcmp(mode, "token") == 0 || !from_loopback(req))) {
+        const char *why = NULL;
+        if (!authenticate(a, req, &why)) {
+            denied(a, req, why);
+            return;
+        }
+    }
+    char *text = hd_metrics_render(a->d);
+    reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "");
+    free(text);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)

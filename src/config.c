@@ -76,6 +76,9 @@ const struct hd_conf_key hd_admin_keys[] = {
     {"tokens", HD_CONF_LIST, NULL, 0, 0, 0, NULL,
      "Named tokens: name:role:file:/path or name:role:credential:NAME (roles viewer, operator, "
      "admin)."},
+    {"metrics_auth", HD_CONF_ENUM, "loopback", 0, 0, 0, "loopback|token|none",
+     "Who may read /metrics: loopback: anyone connecting from 127.0.0.0/8 or ::1, anyone else "
+     "with a token of any role; token: a token always; none: anyone who can connect."},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -326,6 +329,7 @@ static void load_admin(struct hd_config *c, struct hd_diag *d)
     struct hd_conf_values v = {0};
     section(c->root, "admin", hd_admin_keys, &v, d);
     c->admin_listen = vstr(&v, "listen");
+    c->metrics_auth = vstr(&v, "metrics_auth");
     const struct hd_conf_value *t = hd_conf_find(&v, "tokens");
     size_t n = t && t->set ? t->n_list : 0;
     c->tokens = calloc(n + 1, sizeof(*c->tokens));
@@ -697,6 +701,7 @@ void hd_config_free(struct hd_config *c)
     free(c->db_path);
     free(c->synchronous);
     free(c->admin_listen);
+    free(c->metrics_auth);
     hd_node_free(c->root);
     free(c->path);
     free(c);

@@ -92,6 +92,7 @@ struct hd_config {
     int64_t min_free_bytes;
     /* admin */
     char *admin_listen;
+    char *metrics_auth; /* loopback | token | none */
     struct hd_admin_token *tokens;
     size_t n_tokens;
     /* channels and routes */

@@ -4,9 +4,13 @@ the values match what happened: 8 items to two channels, one transient failure (
 rejected messages, a rate-limited channel."""
 
 import re
+import signal
+import subprocess
 import time
 
-from apienv import Env, restamp, seed_items
+import pytest
+from apienv import TOKENS, Env, restamp, seed_items
+from herald_test.herald import http
 from herald_test.procs import NotYet, wait_for
 
 SAMPLE = re.compile(r'^([a-z_][a-z0-9_]*)(\{(.*)\})? (\S+)$')
@@ -152,3 +156,56 @@ def test_metrics_after_a_known_run(kafka_bootstrap, tmp_workdir):
     wait_for(lambda: value(scrape(env)[0], "herald_channel_parked", instance=P) == 1, 20,
              "website parked in the metrics")
     assert env.h.stop() == 0
+
+
+def local_address():
+    """An IPv4 address of this machine that is not loopback, or None (then a request to it comes
+    from a peer heraldd must not take for loopback)."""
+    try:
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for m in re.finditer(r"inet (\d+\.\d+\.\d+\.\d+)/", out):
+        if not m.group(1).startswith("127."):
+            return m.group(1)
+    return None
+
+
+def test_metrics_auth(kafka_bootstrap, tmp_workdir):
+    """admin.metrics_auth: loopback (the default) lets a scraper on this machine in without a
+    token and asks anyone else for one; token asks everyone; none asks no one. Reloaded with
+    SIGHUP like the tokens."""
+    env = Env(tmp_workdir, kafka_bootstrap, "metrics-auth",
+              extra={"admin": {"listen": "0.0.0.0:0"}}).start()
+    port = env.base.rsplit(":", 1)[1]
+    here = "http://127.0.0.1:%s/metrics" % port
+    viewer = {"Authorization": "Bearer " + TOKENS["watch"][1]}
+    assert http("GET", here)[0] == 200
+    addr = local_address()
+    away = "http://%s:%s/metrics" % (addr, port) if addr else None
+    if away:
+        st, body = http("GET", away)
+        assert st == 401 and body["error"] == "unauthorized", (st, body)
+        assert http("GET", away, headers={"Authorization": "Bearer wrong-token-0123"})[0] == 401
+        st, text = http("GET", away, headers=viewer)
+        assert st == 200 and "herald_up 1" in text
+
+    def reload(mode):
+        env.h.config["admin"]["metrics_auth"] = mode
+        env.h.write_config()
+        env.h.proc.popen.send_signal(signal.SIGHUP)
+
+    reload("token")
+    wait_for(lambda: http("GET", here)[0] == 401, 20, "a token asked of loopback too")
+    assert http("GET", here, headers=viewer)[0] == 200
+    reload("none")
+    wait_for(lambda: http("GET", here)[0] == 200, 20, "no token asked")
+    if away:
+        assert http("GET", away)[0] == 200
+    # the API itself is not opened by it
+    assert env.api("GET", "/api/v1/items", token=None)[0] == 401
+    assert env.h.stop() == 0
+    if not away:
+        pytest.skip("the loopback and none modes passed; the request from another address "
+                    "was not tried: this machine has no IPv4 address besides loopback")
