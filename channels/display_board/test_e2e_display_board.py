@@ -117,13 +117,13 @@ def test_urgent_preempts_and_the_normal_item_returns(kafka_bootstrap, tmp_workdi
     assert showing(sim, entrance)[0] == "hall-notice"
     kafka.produce(t["items"], [item("rain-warning", [entrance], title="暴雨橙色预警",
                                     category="emergency", priority="urgent",
-                                    summary="请市民减少外出。", schedule={"expires_at": at(6)})],
+                                    summary="请市民减少外出。", schedule={"expires_at": at(12)})],
                   key="rain-warning")
     wait_for(lambda: showing(sim, entrance)[0] == "rain-warning", 60, "the warning pre-empts")
     st = sim.state("display_board")["boards"]["zwfw-center"]["areas"]["entrance"]["desired"]
     assert st["urgent"]["color"] == "red" and st["normal"]["item_id"] == "hall-notice"
     wait_for(lambda: state_of(h, "rain-warning", entrance) == ("retracted", "expired_window"),
-             30, "the warning withdrawn at its expires_at")
+             40, "the warning withdrawn at its expires_at")
     assert showing(sim, entrance)[0] == "hall-notice"  # back
     assert state_of(h, "hall-notice", entrance)[0] == "delivered"
     assert h.stop() == 0

@@ -116,9 +116,10 @@ def test_one_street_down_while_17_deliver(kafka_bootstrap, tmp_workdir):
              "the breaker of street 440104004 (and only it) to open")
     for i in ("ejt-down-1", "ejt-down-2"):
         assert states(h, i)[BJJ] in ("waiting_retry", "pending", "sending")
-    failed = h.query("SELECT COUNT(*) FROM attempts a JOIN deliveries d ON d.id=a.delivery_id"
-                     " WHERE d.target=? AND a.outcome='unknown'", (BJJ,))[0][0]
-    assert failed >= 3
+    # the breaker opens in memory; the third failed attempt's row commits with its batch
+    wait_for(lambda: h.query("SELECT COUNT(*) FROM attempts a JOIN deliveries d ON"
+                             " d.id=a.delivery_id WHERE d.target=? AND a.outcome='unknown'",
+                             (BJJ,))[0][0] >= 3, 10, "three failed attempts on record")
     assert notices(sim, BJJ) == {}
 
     sim.control("ejiatong", "POST", "streets", {"street": BJJ, "down": False})
@@ -160,14 +161,15 @@ def test_revision_updates_and_retraction_withdraws(kafka_bootstrap, tmp_workdir)
     wait_for(withdrawn, 60, "every street's notice withdrawn")
     for c in three:
         assert notices(sim, c) == {}
-    assert sim.state("website")["documents"] == {}
+    # the portal's withdrawal runs on its own instance, in no order with the streets'
+    wait_for(lambda: sim.state("website")["documents"] == {}, 30, "the portal's copy withdrawn")
     assert h.stop() == 0
 
 
 def test_window_end_withdraws_and_expired_is_never_pushed(kafka_bootstrap, tmp_workdir):
     t, sim, h = setup(tmp_workdir, kafka_bootstrap, "e2e-ejt-exp")
     sim.control("ejiatong", "POST", "streets", {"street": MHCJ, "status": 503})
-    expires = at(8)
+    expires = at(14)
     kafka.produce(t["items"], [item("ejt-exp", streets=[BJJ, MHCJ],
                                     schedule={"expires_at": expires})], key="ejt-exp")
     wait_for(lambda: states(h, "ejt-exp").get(BJJ) == "delivered", 60, "delivered on 北京街")
@@ -180,7 +182,7 @@ def test_window_end_withdraws_and_expired_is_never_pushed(kafka_bootstrap, tmp_w
             raise NotYet(st)
         return {tgt: (s, r) for tgt, s, r in st}
 
-    got = wait_for(ended, 30, "the window to end on both streets")
+    got = wait_for(ended, 45, "the window to end on both streets")
     assert got[BJJ] == ("retracted", "expired_window")  # withdrawn at expires_at
     assert got[MHCJ][0] == "expired"  # never delivered, and never will be
     assert notices(sim, BJJ) == {}  # deleted, not merely hidden

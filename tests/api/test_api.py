@@ -276,7 +276,10 @@ def test_every_action_and_its_audit_entry(kafka_bootstrap, tmp_workdir):
     assert env.delivery(c["id"], "webhook:ops")[1] == "cancelled"
     assert audit(env, action="resolve")[0]["who"] == "desk"
 
-    # pause survives a restart; resume sends what waited
+    # pause survives a restart; resume sends what waited (the portal's update of c2 done first,
+    # so that d is the one thing waiting)
+    wait_for(lambda: env.delivery(c["id"], "website:portal")[1] == "delivered", 20,
+             "the portal's update of the revision")
     env.post("/api/v1/channels/website:portal/pause", {"reason": "门户系统升级"})
     assert env.h.stop() == 0
     env.start()

@@ -150,7 +150,7 @@ def test_on_revision_ignore_and_retract_and_republish(kafka_bootstrap, tmp_workd
 def test_embargo_expiry_and_urgency(kafka_bootstrap, tmp_workdir):
     t, sim, h = start(tmp_workdir, kafka_bootstrap, "e2e-time", channels={
         "webhook:ops": {"retry_base": "500ms", "retry_cap": "1s", "max_attempts": 100}})
-    not_before = at(4)
+    not_before = at(8)
     produce(t, make_item("emb-1", schedule={"not_before": not_before}))
     s = wait_state(h, "emb-1", 1, "webhook:ops", "held")
     assert s[1] == "embargo"
@@ -177,6 +177,9 @@ def test_urgent_goes_first(kafka_bootstrap, tmp_workdir):
     normal = [make_item("urg-n-%02d" % i) for i in range(30)]
     urgent = make_item("urg-u-1", priority="urgent")
     produce(t, *normal, urgent)
+    # each send takes 100 ms: the backlog (several fetches, one per partition) is all read
+    # while the first few go out
+    sim.faults("webhook", latency_ms=100)
     h.start()
     wait_for(lambda: h.count("delivered", "webhook:ops") == 31, 60, "all delivered")
     order = [e["key"] for e in sim.received("webhook")["log"] if e["path"] == "/hook"]

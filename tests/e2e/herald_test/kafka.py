@@ -217,6 +217,14 @@ def end_offsets(topic, timeout=30):
         consumer.close(autocommit=False)
 
 
+def consume_all(topic, timeout=60):
+    """Every record `topic` holds now (up to the high watermarks read first). Unlike
+    consume(topic, n), a duplicate cannot stand in for a record not read yet: use it to count
+    distinct events once the producer is done (heraldd's outbox drained)."""
+    n = sum(end_offsets(topic, timeout).values())
+    return consume(topic, n, timeout=timeout) if n else []
+
+
 def _kafka_sh(verb, timeout):
     cmd = ["bash", str(kafka_sh()), verb, str(kafka_dir())]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
