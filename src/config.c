@@ -67,6 +67,10 @@ const struct hd_conf_key hd_store_keys[] = {
      "a crash of heraldd, not of the machine."},
     {"min_free", HD_CONF_SIZE, "64MiB", 0, 0, (int64_t)1 << 50, NULL,
      "Pause intake when the store's file system has less free space than this."},
+    {"retention", HD_CONF_DURATION, "0", 0, 0, SEC(86400) * 36500, NULL,
+     "Delete the attempts and state history of deliveries settled longer ago than this, and "
+     "dead letters published longer ago (items, deliveries and the audit log are kept). 0 keeps "
+     "everything; otherwise at least 1d."},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -321,6 +325,13 @@ static void load_store(struct hd_config *c, struct hd_diag *d)
     c->commit_max_ops = vint(&v, "commit_max_ops");
     c->synchronous = vstr(&v, "synchronous");
     c->min_free_bytes = vint(&v, "min_free");
+    c->retention_ms = vint(&v, "retention");
+    const struct hd_conf_value *r = hd_conf_find(&v, "retention");
+    if (c->retention_ms > 0 && c->retention_ms < SEC(86400))
+        hd_diag_add(d, r ? r->node : NULL,
+                    "store.retention %s: at least 1d (or 0 to keep everything): what it deletes "
+                    "is the record of what went out",
+                    r && r->str ? r->str : "");
     hd_conf_values_free(&v);
 }
 

@@ -90,6 +90,7 @@ struct hd_config {
     int64_t commit_max_ops;
     char *synchronous; /* full | normal */
     int64_t min_free_bytes;
+    int64_t retention_ms; /* 0: keep everything */
     /* admin */
     char *admin_listen;
     char *metrics_auth; /* loopback | token | none */

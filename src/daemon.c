@@ -48,6 +48,10 @@ struct hd_daemon {
     int disk_paused;
     int store_failed;
     int ready_sent;
+    /* store.retention: where the pruning pass is, when the next step runs, what it deleted */
+    struct hd_prune_cursor prune;
+    int64_t prune_next_ms;
+    int64_t pruned;
     struct hd_config **retired; /* configurations replaced by reloads, freed at exit */
     size_t n_retired;
 };
@@ -103,6 +107,29 @@ static void check_disk(struct hd_daemon *d)
     }
 }
 
+/* One step of store.retention per tick while there is a backlog (a thousand deliveries: a few
+ * milliseconds of the loop), then a look every ten minutes. */
+#define PRUNE_STEP    1000
+#define PRUNE_IDLE_MS (10 * 60 * 1000)
+
+static void prune(struct hd_daemon *d, int64_t now)
+{
+    if (!d->cfg->retention_ms || d->stopping || d->store_failed || now < d->prune_next_ms)
+        return;
+    int64_t deleted = 0;
+    int n = hd_store_prune_step(d->st, hd_now_ms() - d->cfg->retention_ms, PRUNE_STEP, &d->prune,
+                                &deleted);
+    d->pruned += deleted;
+    if (n == PRUNE_STEP)
+        return; /* more next tick */
+    d->prune_next_ms = now + PRUNE_IDLE_MS;
+    if (d->pruned)
+        hd_info("store: retention: deleted %lld row(s) of attempts, state history and dead "
+                "letters older than %lldd",
+                (long long)d->pruned, (long long)(d->cfg->retention_ms / 86400000));
+    d->pruned = 0;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct hd_daemon *d = arg;
@@ -113,6 +140,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (!d->stopping)
         check_disk(d);
+    prune(d, now);
     if (!d->ready_sent && hd_kafka_joined(d->k)) {
         d->ready_sent = 1;
         hd_info("heraldd: consumer group joined");

@@ -76,6 +76,17 @@ struct hd_store_stats {
     int64_t batch_ops_max;
 };
 void hd_store_stats(const struct hd_store *s, struct hd_store_stats *out);
+/* Retention (store.retention). One step looks at up to `limit` deliveries from the cursor on, in
+ * (updated_at, id) order, among those last changed before cutoff_ms; for each in a terminal state
+ * it deletes its attempts and state history. Dead letters published before cutoff_ms go too
+ * (up to `limit` of them). Items, deliveries and the audit log stay. A delivery that changes
+ * again gets a newer updated_at and is looked at again once that is old enough. Returns how
+ * many deliveries it looked at (fewer than `limit`: caught up) or -1; *deleted counts rows. */
+struct hd_prune_cursor {
+    int64_t at, id;
+};
+int hd_store_prune_step(struct hd_store *s, int64_t cutoff_ms, int limit, struct hd_prune_cursor *c,
+                        int64_t *deleted);
 /* Deliveries of an instance in one state (index range count). */
 int64_t hd_store_count_state(struct hd_store *s, const char *instance, enum hd_dstate state);
 

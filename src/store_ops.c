@@ -549,6 +549,76 @@ int hd_store_counts(struct hd_store *s, hd_count_cb *cb, void *arg)
     return 0;
 }
 
+/* ---- retention ----------------------------------------------------------------------------- */
+
+static int delete_by(struct hd_store *s, const char *sql, int64_t id, int64_t *deleted)
+{
+    sqlite3_stmt *st = hd_store_stmt(s, sql);
+    if (!st)
+        return HD_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = hd_store_step_done(s, st, "retention delete");
+    if (rc == 0)
+        *deleted += sqlite3_changes(hd_store_db(s));
+    return rc;
+}
+
+int hd_store_prune_step(struct hd_store *s, int64_t cutoff_ms, int limit, struct hd_prune_cursor *c,
+                        int64_t *deleted)
+{
+    *deleted = 0;
+    if (limit <= 0 || hd_store_write(s) != 0)
+        return -1;
+    sqlite3_stmt *st =
+        hd_store_stmt(s, "SELECT id, updated_at, state FROM deliveries WHERE updated_at >= ?2"
+                         " AND updated_at < ?1 AND (updated_at > ?2 OR id > ?3)"
+                         " ORDER BY updated_at, id LIMIT ?4");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, cutoff_ms);
+    sqlite3_bind_int64(st, 2, c->at);
+    sqlite3_bind_int64(st, 3, c->id);
+    sqlite3_bind_int(st, 4, limit);
+    int64_t *settled = malloc((size_t)limit * sizeof(*settled));
+    if (!settled) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    int n = 0, n_settled = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        n++;
+        c->id = sqlite3_column_int64(st, 0);
+        c->at = sqlite3_column_int64(st, 1);
+        int state = hd_dstate_parse((const char *)sqlite3_column_text(st, 2));
+        if (state >= 0 && hd_dstate_terminal((enum hd_dstate)state))
+            settled[n_settled++] = c->id;
+    }
+    sqlite3_reset(st);
+    int rc = 0;
+    for (int i = 0; i < n_settled && rc == 0; i++) {
+        rc = delete_by(s, "DELETE FROM attempts WHERE delivery_id = ?1", settled[i], deleted);
+        if (rc == 0)
+            rc = delete_by(s, "DELETE FROM delivery_events WHERE delivery_id = ?1", settled[i],
+                           deleted);
+    }
+    free(settled);
+    if (rc == 0) {
+        sqlite3_stmt *dl = hd_store_stmt(
+            s, "DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE sent = 1"
+               " AND rejected_at < ?1 ORDER BY id LIMIT ?2)");
+        if (!dl)
+            return -1;
+        sqlite3_bind_int64(dl, 1, cutoff_ms);
+        sqlite3_bind_int(dl, 2, limit);
+        rc = hd_store_step_done(s, dl, "retention delete");
+        if (rc == 0)
+            *deleted += sqlite3_changes(hd_store_db(s));
+    }
+    if (*deleted)
+        hd_store_count_op(s);
+    return rc ? -1 : n;
+}
+
 /* ---- attempts ------------------------------------------------------------------------------ */
 
 int hd_store_attempt_insert(struct hd_store *s, const struct hd_attempt *a)

@@ -438,6 +438,97 @@ static void test_rejections_and_quotas(void **state)
     assert_int_equal(used, 7);
 }
 
+/* ---- retention ------------------------------------------------------------------------------- */
+
+static int64_t rows_of(struct fixture *f, const char *table, int64_t delivery_id)
+{
+    /* hd_store_stmt() caches by the text's address: one literal per table */
+    const char *sql = strcmp(table, "attempts") == 0
+                          ? "SELECT COUNT(*) FROM attempts WHERE delivery_id = ?1"
+                          : "SELECT COUNT(*) FROM delivery_events WHERE delivery_id = ?1";
+    sqlite3_stmt *st = hd_store_stmt(f->st, sql);
+    int64_t n = -1;
+    sqlite3_bind_int64(st, 1, delivery_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n;
+}
+
+static struct hd_delivery *attempted(struct fixture *f, const char *item, enum hd_dstate to)
+{
+    struct hd_delivery *d = new_delivery(item, 1, "", 0);
+    assert_int_equal(hd_delivery_create(f->st, d), 0);
+    assert_int_equal(hd_delivery_transition(f->st, d, HD_D_SENDING, NULL, NULL), 0);
+    struct hd_attempt a = {
+        .delivery_id = d->id, .kind = "send", .started_at = 1, .outcome = "retry"};
+    assert_int_equal(hd_store_attempt_insert(f->st, &a), 0);
+    assert_int_equal(hd_delivery_transition(f->st, d, to, NULL, NULL), 0);
+    return d;
+}
+
+static void set_updated(struct fixture *f, int64_t id, int64_t at)
+{
+    sqlite3_stmt *st = hd_store_stmt(f->st, "UPDATE deliveries SET updated_at = ?2 WHERE id = ?1");
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, at);
+    assert_int_equal(hd_store_step_done(f->st, st, "test"), 0);
+}
+
+static void test_retention(void **state)
+{
+    struct fixture *f = *state;
+    int64_t now = hd_now_ms(), day = 86400000;
+    /* old and settled; old and still waiting; settled but recent */
+    struct hd_delivery *old_done = attempted(f, "r-1", HD_D_DELIVERED);
+    struct hd_delivery *old_wait = attempted(f, "r-2", HD_D_WAITING_RETRY);
+    struct hd_delivery *recent = attempted(f, "r-3", HD_D_FAILED);
+    set_updated(f, old_done->id, now - 400 * day);
+    set_updated(f, old_wait->id, now - 300 * day);
+    struct hd_rejection rj[3] = {
+        {.topic = "t", .offset = 1, .reason = "invalid_json", .rejected_at = now - 400 * day},
+        {.topic = "t", .offset = 2, .reason = "invalid_json", .rejected_at = now - 400 * day},
+        {.topic = "t", .offset = 3, .reason = "invalid_json", .rejected_at = now},
+    };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(hd_store_rejection_put(f->st, &rj[i]), 0);
+    hd_store_rejection_mark_sent(f->st, rj[0].id);
+    hd_store_rejection_mark_sent(f->st, rj[2].id); /* rj[1]: never published, kept */
+    int64_t events = rows_of(f, "delivery_events", old_done->id);
+    assert_int_equal(events, 3);
+
+    /* a year: one delivery per step */
+    struct hd_prune_cursor c = {0, 0};
+    int64_t deleted = 0;
+    assert_int_equal(hd_store_prune_step(f->st, now - 365 * day, 1, &c, &deleted), 1);
+    assert_int_equal(deleted, 1 + events + 1); /* its attempt, its history, one dead letter */
+    assert_int_equal(rows_of(f, "attempts", old_done->id), 0);
+    assert_int_equal(rows_of(f, "delivery_events", old_done->id), 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM rejections"), 2);
+    assert_int_equal(hd_store_prune_step(f->st, now - 365 * day, 1, &c, &deleted), 0);
+    /* 200 days: the waiting one is looked at and kept, the recent one is not reached */
+    assert_int_equal(hd_store_prune_step(f->st, now - 200 * day, 5, &c, &deleted), 1);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(rows_of(f, "attempts", old_wait->id), 1);
+    assert_int_equal(rows_of(f, "delivery_events", old_wait->id), 3);
+    assert_int_equal(rows_of(f, "attempts", recent->id), 1);
+    /* the waiting one settles now: a later pass reaches it again, with the recent one */
+    assert_int_equal(hd_delivery_transition(f->st, old_wait, HD_D_PENDING, NULL, NULL), 0);
+    assert_int_equal(hd_delivery_transition(f->st, old_wait, HD_D_CANCELLED, NULL, NULL), 0);
+    assert_int_equal(hd_store_prune_step(f->st, hd_now_ms() + 1, 5, &c, &deleted), 2);
+    assert_int_equal(rows_of(f, "attempts", old_wait->id), 0);
+    assert_int_equal(rows_of(f, "delivery_events", old_wait->id), 0);
+    assert_int_equal(rows_of(f, "delivery_events", recent->id), 0);
+    /* what stays: the deliveries themselves and the unpublished dead letter */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM deliveries"), 3);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM rejections"), 1);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM rejections WHERE sent = 0"), 1);
+    run_until_idle(f);
+    hd_delivery_free(old_done);
+    hd_delivery_free(old_wait);
+    hd_delivery_free(recent);
+}
+
 static void test_status_event_is_valid_json(void **state)
 {
     struct fixture *f = *state;
@@ -496,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejections_and_quotas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_ids_never_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_event_is_valid_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
