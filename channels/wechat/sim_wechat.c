@@ -9,7 +9,8 @@
  * sim_wechat_token.c, media, drafts and publish jobs in sim_wechat_content.c, the event push in
  * sim_wechat_push.c. README.md lists every rule and the raw-HTTP test that checks it.
  *
- * config (all optional): {"appid","secret","event_token","callback_url","token_ttl_s":7200,
+ * config (all optional): {"appid","secret","event_token","callback_url","event_mode":"plain"
+ * (or "compat", "safe": 消息加解密方式),"event_aes_key" (EncodingAESKey),"token_ttl_s":7200,
  *   "early_refresh_s":300,"day_s":86400,"tz_offset_s":28800,"publish_step_ms":1000,
  *   "script":[1,0],"risky_words":[..],"check_words":[..],"limits":{"freepublish/submit":
  *   {"day":100,"minute":0}},"verified":true,"event_retries":3,"event_retry_ms":1000}
@@ -446,9 +447,17 @@ static int control(void *state, const char *path, const json_t *body, json_t **r
         return 0;
     }
     if (strcmp(path, "callback") == 0) {
-        if (set_string(&s->callback_url, json_object_get(body, "url")) < 0 ||
-            set_string(&s->event_token, json_object_get(body, "token")) < 0)
+        json_t *m = json_object_get(body, "mode");
+        int mode = m ? wxs_event_mode(json_string_value(m)) : s->event_mode;
+        if (mode < 0 || set_string(&s->callback_url, json_object_get(body, "url")) < 0 ||
+            set_string(&s->event_token, json_object_get(body, "token")) < 0 ||
+            set_string(&s->event_aes_key, json_object_get(body, "aes_key")) < 0)
             return -1;
+        s->event_mode = mode;
+        if (s->event_mode && !wxs_aes_key_ok(s)) {
+            s->event_mode = 0; /* refused: back to plaintext */
+            return -1;
+        }
         if (json_is_true(json_object_get(body, "verify")))
             wxs_verify_callback(s);
         *reply = json_pack("{s:s?}", "url", s->callback_url);
@@ -544,9 +553,10 @@ static int configure(struct wxs *s, const json_t *conf)
         return HD_EINVAL;
     }
     s->verified = !v || json_is_true(v);
-    static const char *const strs[] = {"appid", "secret", "event_token", "callback_url"};
-    char **dst[] = {&s->appid, &s->secret, &s->event_token, &s->callback_url};
-    static const char *const defs[] = {DEFAULT_APPID, DEFAULT_SECRET, DEFAULT_TOKEN, NULL};
+    static const char *const strs[] = {"appid", "secret", "event_token", "callback_url",
+                                       "event_aes_key"};
+    char **dst[] = {&s->appid, &s->secret, &s->event_token, &s->callback_url, &s->event_aes_key};
+    static const char *const defs[] = {DEFAULT_APPID, DEFAULT_SECRET, DEFAULT_TOKEN, NULL, NULL};
     for (size_t i = 0; i < HD_ARRAY_LEN(strs); i++) {
         v = json_object_get(conf, strs[i]);
         if (v && !json_is_string(v)) {
@@ -555,6 +565,13 @@ static int configure(struct wxs *s, const json_t *conf)
         }
         free(*dst[i]);
         *dst[i] = v ? strdup(json_string_value(v)) : defs[i] ? strdup(defs[i]) : NULL;
+    }
+    v = json_object_get(conf, "event_mode");
+    s->event_mode = v ? wxs_event_mode(json_string_value(v)) : 0;
+    if (s->event_mode < 0 || (s->event_mode && !wxs_aes_key_ok(s))) {
+        hd_sim_log_error(sim, "config: \"event_mode\" is plain, compat or safe; compat and safe "
+                              "need \"event_aes_key\" (43 characters)");
+        return HD_EINVAL;
     }
     v = json_object_get(conf, "script");
     if (v && !valid_script(v)) {
@@ -616,6 +633,7 @@ static void destroy(void *state)
     free(s->secret);
     free(s->event_token);
     free(s->callback_url);
+    free(s->event_aes_key);
     free(s->stable);
     json_t *all[] = {s->conf,         s->default_script, s->risky_words, s->check_words, s->limits,
                      s->unauthorized, s->scripts,        s->tokens,      s->counters,    s->media,
@@ -627,11 +645,25 @@ static void destroy(void *state)
 
 static int init(struct hd_sim *sim, const json_t *conf, void **state)
 {
-    static const char *const known[] = {
-        "appid",           "secret",      "event_token", "callback_url",    "token_ttl_s",
-        "early_refresh_s", "day_s",       "tz_offset_s", "publish_step_ms", "script",
-        "risky_words",     "check_words", "limits",      "verified",        "event_retries",
-        "event_retry_ms",  NULL};
+    static const char *const known[] = {"appid",
+                                        "secret",
+                                        "event_token",
+                                        "callback_url",
+                                        "token_ttl_s",
+                                        "early_refresh_s",
+                                        "day_s",
+                                        "tz_offset_s",
+                                        "publish_step_ms",
+                                        "script",
+                                        "risky_words",
+                                        "check_words",
+                                        "limits",
+                                        "verified",
+                                        "event_retries",
+                                        "event_retry_ms",
+                                        "event_mode",
+                                        "event_aes_key",
+                                        NULL};
     if (hd_sim_conf_check_keys(sim, conf, known) < 0)
         return HD_EINVAL;
     struct wxs *s = calloc(1, sizeof(*s));

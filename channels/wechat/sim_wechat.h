@@ -34,6 +34,9 @@ struct wxs {
     char *appid, *secret;
     char *event_token;  /* owned, may be NULL */
     char *callback_url; /* owned, may be NULL */
+    /* 消息加解密方式: 0 明文模式 (plain), 1 兼容模式 (compat), 2 安全模式 (safe) */
+    int event_mode;
+    char *event_aes_key; /* owned: the EncodingAESKey, needed for compat and safe */
     int64_t token_ttl_s, early_refresh_s, day_s, tz_offset_s, step_ms, event_retry_ms;
     int event_retries;
     json_t *default_script; /* [1, 0] */
@@ -107,6 +110,10 @@ int wxs_set_status(struct wxs *s, const json_t *body, json_t **reply);
 
 /* Pushes the PUBLISHJOBFINISH event of `pub` (knobs: drop, duplicate). */
 void wxs_push_event(struct wxs *s, json_t *pub);
+/* "plain" 0, "compat" 1, "safe" 2; -1 for anything else. */
+int wxs_event_mode(const char *name);
+/* Whether event_aes_key is an EncodingAESKey. */
+int wxs_aes_key_ok(const struct wxs *s);
 /* GET <callback>?signature&timestamp&nonce&echostr: the URL check (result in callback_verified). */
 void wxs_verify_callback(struct wxs *s);
 void wxs_push_stop(struct wxs *s);

@@ -9,6 +9,11 @@
  * Knobs: event_drop_next (the next N events are lost), event_dup_next (the next N are sent
  * twice). The URL check — GET with echostr, which the server must echo — is
  * wxs_verify_callback(). Every push is recorded in the state's "events".
+ *
+ * 消息加解密方式 (event_mode): in 兼容模式 (compat) the body carries the plaintext fields and
+ * <Encrypt>; in 安全模式 (safe) only ToUserName and <Encrypt>. Both add encrypt_type=aes and
+ * msg_signature (sha1 of the sorted token, timestamp, nonce and Encrypt) to the query; the URL
+ * check stays plaintext. Encryption: wx_crypt.h, with the account's appid.
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -19,6 +24,7 @@
 #include "sim.h"
 #include "sim_wechat.h"
 #include "text.h"
+#include "wx_crypt.h"
 
 #define PUSH_TIMEOUT_S 5
 
@@ -157,19 +163,84 @@ static void send_push(struct wxs_push *p)
     }
 }
 
-/* A push to the callback URL with a fresh signature; NULL without a callback URL. */
-static struct wxs_push *push_new(struct wxs *s, const char *extra_query)
+int wxs_event_mode(const char *name)
 {
-    if (!s->callback_url || !s->event_token)
+    if (!name)
+        return -1;
+    return strcmp(name, "plain") == 0    ? 0
+           : strcmp(name, "compat") == 0 ? 1
+           : strcmp(name, "safe") == 0   ? 2
+                                         : -1;
+}
+
+int wxs_aes_key_ok(const struct wxs *s)
+{
+    unsigned char k[32];
+    int ok = s->event_aes_key && wx_aes_key(s->event_aes_key, strlen(s->event_aes_key), k) == 0;
+    wx_wipe(k, sizeof(k));
+    return ok;
+}
+
+/* The body and query additions of an event in the account's 消息加解密方式: *body replaced. */
+static int encrypt_event(struct wxs *s, const char *ts, const char *nonce, char **body,
+                         char **query)
+{
+    unsigned char key[32];
+    if (!s->event_aes_key || wx_aes_key(s->event_aes_key, strlen(s->event_aes_key), key) != 0)
+        return -1;
+    char *enc = wx_encrypt(key, *body, s->appid);
+    wx_wipe(key, sizeof(key));
+    if (!enc)
+        return -1;
+    char sig[41];
+    wx_msg_signature(s->event_token, ts, nonce, enc, sig);
+    char *out;
+    if (s->event_mode == 2) {
+        out = hd_asprintf("<xml><ToUserName><![CDATA[gh_4d00ed8d6399]]></ToUserName>"
+                          "<Encrypt><![CDATA[%s]]></Encrypt></xml>",
+                          enc);
+    } else { /* compat: the plaintext fields, and the ciphertext beside them */
+        size_t n = strlen(*body);
+        out = n >= 6 && strcmp(*body + n - 6, "</xml>") == 0
+                  ? hd_asprintf("%.*s<Encrypt><![CDATA[%s]]></Encrypt></xml>", (int)(n - 6), *body,
+                                enc)
+                  : NULL;
+    }
+    *query = hd_asprintf("&encrypt_type=aes&msg_signature=%s", sig);
+    free(enc);
+    if (!out || !*query) {
+        free(out);
+        free(*query);
+        *query = NULL;
+        return -1;
+    }
+    free(*body);
+    *body = out;
+    return 0;
+}
+
+/* A push to the callback URL with a fresh signature; NULL without a callback URL. With a body
+ * (an event, taken over), it is encrypted as the account's event_mode says. */
+static struct wxs_push *push_new(struct wxs *s, const char *extra_query, char *body)
+{
+    if (!s->callback_url || !s->event_token) {
+        free(body);
         return NULL;
+    }
     struct evhttp_uri *u = evhttp_uri_parse(s->callback_url);
     const char *host = u ? evhttp_uri_get_host(u) : NULL;
     if (!host) {
         hd_sim_log_error(s->sim, "callback_url %s: cannot parse", s->callback_url);
         evhttp_uri_free(u);
+        free(body);
         return NULL;
     }
     struct wxs_push *p = calloc(1, sizeof(*p));
+    if (!p) {
+        evhttp_uri_free(u);
+        free(body);
+        return NULL;
+    }
     char ts[32], nonce[32], sig[41];
     snprintf(ts, sizeof(ts), "%lld", (long long)(wxs_now(s) / 1000));
     char *n = wxs_id(s, "", 10);
@@ -178,17 +249,23 @@ static struct wxs_push *push_new(struct wxs *s, const char *extra_query)
     snprintf(nonce, sizeof(nonce), "%s", n ? n : "0");
     free(n);
     wxs_signature(s->event_token, ts, nonce, sig);
+    char *crypt_query = NULL;
+    if (body && s->event_mode && encrypt_event(s, ts, nonce, &body, &crypt_query) != 0)
+        hd_sim_log_error(s->sim, "event_mode: cannot encrypt the event (event_aes_key?)");
     const char *path = evhttp_uri_get_path(u), *q = evhttp_uri_get_query(u);
     p->s = s;
     p->host = strdup(host);
     p->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
-    p->target =
-        hd_asprintf("%s?%s%ssignature=%s&timestamp=%s&nonce=%s%s", path && *path ? path : "/",
-                    q ? q : "", q ? "&" : "", sig, ts, nonce, extra_query ? extra_query : "");
+    p->target = hd_asprintf("%s?%s%ssignature=%s&timestamp=%s&nonce=%s%s%s",
+                            path && *path ? path : "/", q ? q : "", q ? "&" : "", sig, ts, nonce,
+                            extra_query ? extra_query : "", crypt_query ? crypt_query : "");
+    p->body = body;
+    free(crypt_query);
     evhttp_uri_free(u);
     if (!p->host || !p->target) {
         free(p->host);
         free(p->target);
+        free(p->body);
         free(p);
         return NULL;
     }
@@ -253,13 +330,12 @@ void wxs_push_event(struct wxs *s, json_t *pub)
         } else {
             json_incref(r);
         }
-        struct wxs_push *p = push_new(s, "&openid=oV5CrjpxgaGXNHIQigzNlgLTnwic");
+        struct wxs_push *p = push_new(s, "&openid=oV5CrjpxgaGXNHIQigzNlgLTnwic", event_xml(s, pub));
         if (!p) {
             json_decref(r);
             continue;
         }
         p->rec = r;
-        p->body = event_xml(s, pub);
         later(p, 0);
     }
     json_decref(rec);
@@ -272,7 +348,7 @@ void wxs_verify_callback(struct wxs *s)
     for (char *c = echo; c && *c; c++)
         *c = (char)('0' + ((unsigned char)*c % 10));
     char *extra = echo ? hd_asprintf("&echostr=%s", echo) : NULL;
-    struct wxs_push *p = extra ? push_new(s, extra) : NULL;
+    struct wxs_push *p = extra ? push_new(s, extra, NULL) : NULL;
     free(extra);
     if (!p) {
         free(echo);

@@ -8,16 +8,20 @@ token expiry mid-run, daily quotas (our own count and the platform's 45009), a l
 answer (no duplicate publish), publish_status failures and removals, retraction.
 """
 
+import base64
 import hashlib
 import json
 import os
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from herald_test.herald import HERALDD  # noqa: E402
 from herald_test.procs import NotYet, wait_for  # noqa: E402
-from wechat_e2e import (GET, SUBMIT, WECHAT, Setup, event_xml, item, jpeg,  # noqa: E402
-                        png)
+from wechat_e2e import (APPID, EVENT_TOKEN, GET, SUBMIT, WECHAT, Setup, event_xml,  # noqa: E402
+                        item, jpeg, png)
 
 
 def test_publish_polled_until_delivered(kafka_bootstrap, tmp_workdir):
@@ -164,6 +168,93 @@ def test_event_completes_the_publish_without_polling(kafka_bootstrap, tmp_workdi
     assert status == 200 and s.delivery("wx-ev-3")["state"] == "delivered"
     assert s.log(GET) == []
     assert s.h.stop() == 0
+    s.close()
+
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # EncodingAESKeys: 43 of [a-zA-Z0-9]
+OLD_AES_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
+
+
+def openssl_encrypt(encoding_key, msg, appid):
+    """Encrypt as the platform does, with the openssl command (not herald's wx_crypt.c):
+    random(16) | msg_len (network order) | msg | appid, PKCS#7 to 32 bytes, AES-256-CBC with
+    the key Base64_Decode(EncodingAESKey + "=") and its first 16 bytes as IV, base64."""
+    key = base64.b64decode(encoding_key + "=")
+    raw = msg.encode()
+    pt = os.urandom(16) + len(raw).to_bytes(4, "big") + raw + appid.encode()
+    pad = 32 - len(pt) % 32
+    pt += bytes([pad]) * pad
+    ct = subprocess.run(["openssl", "enc", "-aes-256-cbc", "-nopad", "-K", key.hex(), "-iv",
+                         key[:16].hex()], input=pt, capture_output=True, check=True).stdout
+    return base64.b64encode(ct).decode()
+
+
+def post_encrypted(s, msg, key=AES_KEY, appid=APPID, msg_signature=None):
+    """A 安全模式 event forwarded to the listener: ToUserName and Encrypt, msg_signature."""
+    ts, nonce = str(int(time.time())), "246813579"
+    enc = openssl_encrypt(key, msg, appid)
+    sig = msg_signature or hashlib.sha1(
+        "".join(sorted([EVENT_TOKEN, ts, nonce, enc])).encode()).hexdigest()
+    body = ("<xml><ToUserName><![CDATA[gh_4d00ed8d6399]]></ToUserName>"
+            "<Encrypt><![CDATA[%s]]></Encrypt></xml>" % enc)
+    return s.post_event(body, query={"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
+                                     "msg_signature": sig})
+
+
+def test_encrypted_events_in_safe_mode(kafka_bootstrap, tmp_workdir):
+    """消息加解密 (安全模式): the platform's encrypted PUBLISHJOBFINISH is checked (msg_signature),
+    decrypted with event_aes_key and delivers without a poll; one encrypted with the key from
+    before a change on the console (event_aes_key_previous) is taken too; a bad msg_signature,
+    another account's appid or a key we do not have are refused and change nothing."""
+    keys = {}
+    for name, k in (("aes-key", AES_KEY), ("aes-key-old", OLD_AES_KEY)):
+        keys[name] = tmp_workdir / name
+        keys[name].write_text(k + "\n")
+    s = Setup(tmp_workdir, kafka_bootstrap, "e2e-wx-aes",
+              wechat={"poll_first": "1h", "poll_max": "1h",
+                      "event_aes_key": "file:%s" % keys["aes-key"],
+                      "event_aes_key_previous": "file:%s" % keys["aes-key-old"]})
+    s.start()
+    s.wx("POST", "callback", {"url": s.inbound_url(), "token": EVENT_TOKEN, "mode": "safe",
+                              "aes_key": AES_KEY})
+    s.script([1, 0])
+    s.produce([item("wx-aes-1")])
+    wait_for(lambda: len(s.publishes()) == 1, 30, "the submit")
+    s.wait_state("wx-aes-1", "publishing", timeout=10)
+    pub = s.publishes()[0]
+    s.wx("POST", "advance", {"publish_id": pub["publish_id"]})
+    d = s.wait_state("wx-aes-1", "delivered", timeout=20)
+    pub = [p for p in s.publishes() if p["publish_id"] == d["remote_id"]][0]
+    assert d["remote_url"] == pub["article_url"]
+    wait_for(lambda: s.state()["events"][-1]["acked"], 10, "the encrypted push acknowledged")
+
+    # the platform's push is lost; the system that owns the callback URL forwards it
+    s.wx("POST", "knobs", {"event_drop_next": 1})
+    s.script([1, 0])
+    s.produce([item("wx-aes-2")])
+    wait_for(lambda: len(s.publishes()) == 2, 30, "the second submit")
+    s.wait_state("wx-aes-2", "publishing", timeout=10)
+    pub = [p for p in s.publishes() if "wx-aes-2" in p["title"]][0]
+    s.wx("POST", "advance", {"publish_id": pub["publish_id"]})
+    wait_for(lambda: s.state()["events"][-1]["dropped"], 10, "the dropped push")
+    pub = [p for p in s.publishes() if "wx-aes-2" in p["title"]][0]  # finished: with its URL
+    msg = event_xml(pub["publish_id"], 0, pub["article_id"], pub["article_url"])
+    assert post_encrypted(s, msg, msg_signature="0" * 40)[0] == 401
+    assert post_encrypted(s, msg, appid="wx00000000000000ff")[0] == 400
+    assert post_encrypted(s, msg, key="Q" * 43)[0] == 400
+    assert s.delivery("wx-aes-2")["state"] == "publishing"
+    status, body = post_encrypted(s, msg, key=OLD_AES_KEY)
+    assert (status, body) == (200, "success")
+    d = s.wait_state("wx-aes-2", "delivered", timeout=10)
+    assert d["remote_url"] == pub["article_url"]
+    assert s.log(GET) == []  # not one poll spent
+    assert s.h.stop() == 0
+
+    # an EncodingAESKey that is not one is refused at startup
+    keys["aes-key"].write_text("not-43-characters\n")
+    r = subprocess.run([str(HERALDD), "--check-config", str(s.h.config_path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "event_aes_key: an EncodingAESKey is 43 characters" in r.stderr
     s.close()
 
 

@@ -5,11 +5,13 @@ enforces. README.md has the rule -> test table.
 Run: HERALD_BUILD_DIR=build python3 -m pytest -q channels/wechat/test_sim_wechat.py
 """
 
+import base64
 import hashlib
 import http.server
 import json
 import os
 import queue
+import subprocess
 import sys
 import threading
 import urllib.parse
@@ -800,6 +802,77 @@ def test_callback_url_check_with_echostr(url, callback):
         h.wait_for(lambda: h.state(url)["callback_verified"] == 0, "the URL check failed")
     finally:
         bad.close()
+
+
+# ---- 消息加解密: 兼容模式 and 安全模式 -------------------------------------------------------
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # an EncodingAESKey: 43 of [a-zA-Z0-9]
+
+
+def openssl_decrypt(encoding_key, encrypt):
+    """(msg, appid) of an Encrypt value, decrypted by the openssl command (not by herald's own
+    wx_crypt.c): AES-256-CBC, key Base64_Decode(EncodingAESKey + "="), IV its first 16 bytes,
+    PKCS#7 padding to 32 bytes; random(16) | msg_len (network order) | msg | appid."""
+    key = base64.b64decode(encoding_key + "=")
+    assert len(key) == 32
+    ct = base64.b64decode(encrypt, validate=True)
+    assert len(ct) % 32 == 0
+    pt = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-nopad", "-K", key.hex(),
+                         "-iv", key[:16].hex()], input=ct, capture_output=True, check=True).stdout
+    pad = pt[-1]
+    assert 1 <= pad <= 32 and pt[-pad:] == bytes([pad]) * pad, "PKCS#7 to 32 bytes"
+    pt = pt[:-pad]
+    n = int.from_bytes(pt[16:20], "big")
+    return pt[20:20 + n].decode(), pt[20 + n:].decode()
+
+
+def test_event_push_in_safe_mode_is_encrypted_and_signed(url, callback):
+    """消息加解密 (安全模式): the body holds only ToUserName and Encrypt; the query adds
+    encrypt_type=aes and msg_signature = sha1 of the sorted token, timestamp, nonce and Encrypt;
+    Encrypt carries the event and the account's appid."""
+    h.control(url, "POST", "callback", {"url": callback.url, "token": EVENT_TOKEN,
+                                        "mode": "safe", "aes_key": AES_KEY})
+    tok = token(url)
+    script(url, [0])
+    pid = submit(url, tok, draft(url, tok))
+    method, _, q, body, _ = callback.next()
+    assert method == "POST" and q["encrypt_type"] == "aes"
+    assert q["signature"] == signature(EVENT_TOKEN, q["timestamp"], q["nonce"])
+    x = ET.fromstring(body)
+    assert sorted(c.tag for c in x) == ["Encrypt", "ToUserName"]
+    enc = x.find("Encrypt").text
+    assert q["msg_signature"] == hashlib.sha1(
+        "".join(sorted([EVENT_TOKEN, q["timestamp"], q["nonce"], enc])).encode()).hexdigest()
+    msg, appid = openssl_decrypt(AES_KEY, enc)
+    assert appid == APPID
+    inner = ET.fromstring(msg)
+    assert inner.find("Event").text == "PUBLISHJOBFINISH"
+    assert inner.find("PublishEventInfo/publish_id").text == pid
+
+
+def test_event_push_in_compat_mode_carries_both(url, callback):
+    """消息加解密 (兼容模式): the plaintext fields and Encrypt side by side, the same event."""
+    h.control(url, "POST", "callback", {"url": callback.url, "token": EVENT_TOKEN,
+                                        "mode": "compat", "aes_key": AES_KEY})
+    tok = token(url)
+    script(url, [0])
+    pid = submit(url, tok, draft(url, tok))
+    _, _, q, body, _ = callback.next()
+    assert q["encrypt_type"] == "aes" and q["msg_signature"]
+    x = ET.fromstring(body)
+    assert x.find("PublishEventInfo/publish_id").text == pid
+    msg, appid = openssl_decrypt(AES_KEY, x.find("Encrypt").text)
+    x.remove(x.find("Encrypt"))
+    assert appid == APPID and ET.tostring(ET.fromstring(msg)) == ET.tostring(x)
+
+
+def test_encrypted_modes_need_an_encoding_aes_key(url):
+    for key in (None, "too-short", AES_KEY + "A", AES_KEY[:-1] + "="):
+        body = {"url": "http://127.0.0.1:9/cb", "token": EVENT_TOKEN, "mode": "safe"}
+        if key:
+            body["aes_key"] = key
+        r = h.request(url, "POST", "/_sim/callback", body=body)
+        assert r.status != 200, key
 
 
 def test_reset_forgets_the_model_and_restores_the_configuration(url):

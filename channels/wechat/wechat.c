@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "wechat.h"
+#include "wx_crypt.h"
 
 const struct hd_channel *hd_channel_wechat(void);
 
@@ -69,7 +70,14 @@ static const struct hd_conf_key keys[] = {
     {"only_fans_can_comment", HD_CONF_BOOL, "false", 0, 0, 0, NULL, "Only followers comment."},
     {"event_token", HD_CONF_SECRET, NULL, 0, 0, 0, NULL,
      "The Token of the account's server configuration (消息推送), for the event signature; "
-     "required with inbound_listen. Plaintext mode only."},
+     "required with inbound_listen."},
+    {"event_aes_key", HD_CONF_SECRET, NULL, 0, 0, 0, NULL,
+     "The EncodingAESKey (43 characters) of the account's server configuration, when its "
+     "消息加解密方式 is 兼容模式 or 安全模式: encrypted events are decrypted with it. Without "
+     "it only plaintext (明文模式) events are taken."},
+    {"event_aes_key_previous", HD_CONF_SECRET, NULL, 0, 0, 0, NULL,
+     "The EncodingAESKey before the last change on the console: tried when the current one "
+     "does not fit (WeChat's advice for key changes)."},
     {"poll_first", HD_CONF_DURATION, "30s", 0, 100, 86400000, NULL,
      "First freepublish/get after a submit (the event usually comes first)."},
     {"poll_max", HD_CONF_DURATION, "30m", 0, 100, 86400000, NULL,
@@ -616,6 +624,7 @@ static void destroy(void *state)
     wx_events_stop(w);
     free(w->default_cover);
     free(w->default_thumb);
+    wx_wipe(w->aes_keys, sizeof(w->aes_keys));
     free(w);
 }
 
@@ -670,6 +679,25 @@ static int create(struct hd_instance *inst, const struct hd_services *svc, void 
     }
     if (cover && load_cover(w, cover, err, errlen) != 0)
         goto fail;
+    static const char *const aes_keys[] = {"event_aes_key", "event_aes_key_previous"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t len = 0;
+        const char *k = svc->conf_secret(inst, aes_keys[i], &len);
+        if (!k)
+            continue;
+        if (i == 1 && w->n_aes_keys == 0) {
+            snprintf(err, errlen, "event_aes_key_previous without event_aes_key");
+            goto fail;
+        }
+        if (wx_aes_key(k, len, w->aes_keys[w->n_aes_keys]) != 0) {
+            snprintf(err, errlen,
+                     "%s: an EncodingAESKey is %d characters of a-z, A-Z and 0-9 (as the "
+                     "console shows it)",
+                     aes_keys[i], WX_AES_KEY_CHARS);
+            goto fail;
+        }
+        w->n_aes_keys++;
+    }
     if (svc->conf_str(inst, "inbound_listen") && (!w->event_token || !w->event_token_len)) {
         snprintf(err, errlen, "event_token is required with inbound_listen (the event signature)");
         goto fail;

@@ -86,6 +86,8 @@ struct wechat {
     size_t secret_len;
     const char *event_token;
     size_t event_token_len;
+    unsigned char aes_keys[2][32]; /* event_aes_key, event_aes_key_previous */
+    int n_aes_keys;
     struct wx_render_conf rconf;
     const char *default_cover_url; /* a URL, fetched at send time */
     unsigned char *default_cover;  /* owned: a file's bytes, read at create() */

@@ -6,8 +6,9 @@
  * Every request carries ?signature=&timestamp=&nonce= where signature = sha1 of the sorted,
  * concatenated event_token, timestamp and nonce (WeChat's server-verification scheme). A GET
  * with echostr is the platform's URL check: we echo echostr. A POST holds the event as XML in
- * plaintext mode (safe mode, encrypt_type=aes, is not supported: configure the account's
- * 消息加解密方式 as 明文模式, or have the forwarding system decrypt). A PUBLISHJOBFINISH event is
+ * plaintext mode; in 兼容模式 and 安全模式 (encrypt_type=aes) it is inside <Encrypt>, signed
+ * with msg_signature and decrypted with event_aes_key (or event_aes_key_previous, the key
+ * before a change on the console), and must name the instance's appid. A PUBLISHJOBFINISH event is
  * turned into the outcome its publish_status means and handed to the core with resolve_remote()
  * by publish_id; an event the core cannot place yet (it raced the submit's answer, or a poll is
  * running) is kept and tried again, and poll_status() consults what was received before it
@@ -21,6 +22,7 @@
 #include <libxml/tree.h>
 
 #include "wechat.h"
+#include "wx_crypt.h"
 
 #define RETRY_TRIES 8
 
@@ -284,6 +286,74 @@ done:
     return 0;
 }
 
+/* ---- 兼容模式 and 安全模式: the event inside <Encrypt> (wx_crypt.h) ---------------------- */
+
+/* <Encrypt> of an event body, malloc'd; NULL when the body is not <xml> with one. */
+static char *encrypt_part(const char *body, size_t len)
+{
+    xmlDoc *doc = xmlReadMemory(body, (int)len, "event.xml", NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    char *out = NULL;
+    if (root && !doc->intSubset && strcmp((const char *)root->name, "xml") == 0)
+        out = text(root, "Encrypt");
+    xmlFreeDoc(doc);
+    return out;
+}
+
+static void encrypted(struct wechat *w, const char *enc, const char *ts, const char *nonce,
+                      const char *msg_sig, const char *body, size_t len,
+                      struct hd_inbound_resp *resp)
+{
+    if (strcmp(enc, "aes") != 0) {
+        reply(resp, 400, "encrypt_type: aes or raw");
+        return;
+    }
+    if (!w->n_aes_keys) {
+        w->svc->log(w->inst, HD_LOG_WARN,
+                    "encrypted event push (兼容模式/安全模式) but no event_aes_key is configured: "
+                    "set it to the account's EncodingAESKey");
+        w->svc->metric_add(w->inst, "wechat_events", "undecryptable", 1);
+        reply(resp, 400, "encrypted event: no EncodingAESKey configured (event_aes_key)");
+        return;
+    }
+    char *ciphertext = encrypt_part(body, len), computed[41];
+    if (!ciphertext || !*ciphertext) {
+        free(ciphertext);
+        reply(resp, 400, "encrypt_type=aes without an <Encrypt> element");
+        return;
+    }
+    wx_msg_signature(w->event_token, ts, nonce, ciphertext, computed);
+    if (!wx_signature_equal(msg_sig, computed)) {
+        w->svc->log(w->inst, HD_LOG_WARN, "event push: bad or missing msg_signature");
+        w->svc->metric_add(w->inst, "wechat_events", "bad_signature", 1);
+        free(ciphertext);
+        reply(resp, 401, "bad msg_signature");
+        return;
+    }
+    char *msg = NULL, *appid = NULL;
+    const char *why = "no key fits";
+    for (int i = 0; i < w->n_aes_keys && !msg; i++) {
+        msg = wx_decrypt(w->aes_keys[i], ciphertext, &appid, &why);
+        if (msg && strcmp(appid, w->appid) != 0) {
+            why = "it names another account's appid";
+            free(msg);
+            msg = NULL;
+        }
+        free(appid);
+        appid = NULL;
+    }
+    free(ciphertext);
+    if (!msg) {
+        w->svc->log(w->inst, HD_LOG_WARN, "encrypted event push not taken: %s", why);
+        w->svc->metric_add(w->inst, "wechat_events", "undecryptable", 1);
+        reply(resp, 400, "cannot decrypt the event");
+        return;
+    }
+    event(w, msg, strlen(msg), resp);
+    free(msg);
+}
+
 int wx_inbound(void *state, const struct hd_inbound_req *req, struct hd_inbound_resp *resp)
 {
     struct wechat *w = state;
@@ -305,10 +375,9 @@ int wx_inbound(void *state, const struct hd_inbound_req *req, struct hd_inbound_
     } else if (strcmp(req->method, "POST") != 0) {
         reply(resp, 405, "GET or POST");
     } else if (enc && strcmp(enc, "raw") != 0) {
-        w->svc->log(w->inst, HD_LOG_WARN,
-                    "event push in safe mode (encrypt_type=%s) is not supported: use 明文模式",
-                    enc);
-        reply(resp, 400, "safe mode (AES) is not supported: plaintext only");
+        char *msg_sig = query_get(q, "msg_signature");
+        encrypted(w, enc, ts, nonce, msg_sig, req->body ? req->body : "", req->body_len, resp);
+        free(msg_sig);
     } else {
         event(w, req->body ? req->body : "", req->body_len, resp);
     }
