@@ -20,3 +20,7 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_e2e_wechat_kill.py)
   herald_pytest(NAME e2e_wechat_kill FILE ${CMAKE_CURRENT_SOURCE_DIR}/test_e2e_wechat_kill.py
                 LABELS e2e fault TIMEOUT 600)
 endif()
+#   test_wx_crypt (unit): the event encryption against openssl- and hashlib-made vectors.
+herald_unit_test(test_wx_crypt SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_wx_crypt.c
+                 ${CMAKE_CURRENT_SOURCE_DIR}/wx_crypt.c)
+target_include_directories(test_wx_crypt PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
