@@ -48,10 +48,13 @@ struct hd_daemon {
     int disk_paused;
     int store_failed;
     int ready_sent;
-    /* store.retention: where the pruning pass is, when the next step runs, what it deleted */
+    /* store.retention: where the pruning pass is, when the next step runs, what it deleted,
+     * the last cutoff and when (monotonic) it was taken */
     struct hd_prune_cursor prune;
     int64_t prune_next_ms;
     int64_t pruned;
+    int64_t prune_cutoff, prune_cutoff_mono, prune_retention_ms;
+    int prune_clock_ahead;
     struct hd_config **retired; /* configurations replaced by reloads, freed at exit */
     size_t n_retired;
 };
@@ -107,18 +110,48 @@ static void check_disk(struct hd_daemon *d)
     }
 }
 
-/* One step of store.retention per tick while there is a backlog (a thousand deliveries: a few
+/* One step of store.retention per tick while there is a backlog (500 deliveries: a few
  * milliseconds of the loop), then a look every ten minutes. */
-#define PRUNE_STEP    1000
+#define PRUNE_STEP    500
 #define PRUNE_IDLE_MS (10 * 60 * 1000)
+#define PRUNE_SLACK   60000
+
+/* The cutoff: retention before now, by the wall clock, but never ahead of the time that really
+ * passed since the last one (a clock set years ahead must not delete everything); a clock set
+ * back starts the pass over (what changed since carries times behind the cursor). */
+static int64_t prune_cutoff(struct hd_daemon *d, int64_t mono)
+{
+    int64_t cutoff = hd_now_ms() - d->cfg->retention_ms;
+    if (d->prune_retention_ms != d->cfg->retention_ms) { /* first, or changed by a reload */
+        d->prune_retention_ms = d->cfg->retention_ms;
+        d->prune_cutoff = 0;
+        d->prune = (struct hd_prune_cursor){0, 0};
+    }
+    if (d->prune_cutoff) {
+        int64_t most = d->prune_cutoff + (mono - d->prune_cutoff_mono) + PRUNE_SLACK;
+        if (cutoff > most) {
+            if (!d->prune_clock_ahead)
+                hd_warn("store: retention: the clock moved ahead by %llds; the cutoff follows "
+                        "the time that passed instead, until the next start",
+                        (long long)((cutoff - most) / 1000));
+            d->prune_clock_ahead = 1;
+            cutoff = most - PRUNE_SLACK;
+        } else if (cutoff < d->prune_cutoff - PRUNE_SLACK) {
+            hd_warn("store: retention: the clock moved back; starting the pass over");
+            d->prune = (struct hd_prune_cursor){0, 0};
+        }
+    }
+    d->prune_cutoff = cutoff;
+    d->prune_cutoff_mono = mono;
+    return cutoff;
+}
 
 static void prune(struct hd_daemon *d, int64_t now)
 {
     if (!d->cfg->retention_ms || d->stopping || d->store_failed || now < d->prune_next_ms)
         return;
     int64_t deleted = 0;
-    int n = hd_store_prune_step(d->st, hd_now_ms() - d->cfg->retention_ms, PRUNE_STEP, &d->prune,
-                                &deleted);
+    int n = hd_store_prune_step(d->st, prune_cutoff(d, now), PRUNE_STEP, &d->prune, &deleted);
     d->pruned += deleted;
     if (n == PRUNE_STEP)
         return; /* more next tick */

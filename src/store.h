@@ -77,11 +77,12 @@ struct hd_store_stats {
 };
 void hd_store_stats(const struct hd_store *s, struct hd_store_stats *out);
 /* Retention (store.retention). One step looks at up to `limit` deliveries from the cursor on, in
- * (updated_at, id) order, among those last changed before cutoff_ms; for each in a terminal state
- * it deletes its attempts and state history. Dead letters published before cutoff_ms go too
- * (up to `limit` of them). Items, deliveries and the audit log stay. A delivery that changes
- * again gets a newer updated_at and is looked at again once that is old enough. Returns how
- * many deliveries it looked at (fewer than `limit`: caught up) or -1; *deleted counts rows. */
+ * (updated_at, id) order, among those last changed before cutoff_ms; for each settled one (a
+ * terminal state other than manual_action) it deletes its attempts and state history. Once the
+ * deliveries are caught up, dead letters published before cutoff_ms go too (up to `limit`).
+ * Items, deliveries and the audit log stay. A delivery that changes again gets a newer
+ * updated_at and is looked at again once that is old enough. Returns how many deliveries it
+ * looked at (fewer than `limit`: caught up) or -1 (the cursor stays); *deleted counts rows. */
 struct hd_prune_cursor {
     int64_t at, id;
 };

@@ -558,8 +558,10 @@ static int delete_by(struct hd_store *s, const char *sql, int64_t id, int64_t *d
         return HD_EIO;
     sqlite3_bind_int64(st, 1, id);
     int rc = hd_store_step_done(s, st, "retention delete");
-    if (rc == 0)
+    if (rc == 0 && sqlite3_changes(hd_store_db(s)) > 0) {
         *deleted += sqlite3_changes(hd_store_db(s));
+        hd_store_count_op(s); /* a batch's size counts what it deletes too */
+    }
     return rc;
 }
 
@@ -584,17 +586,20 @@ int hd_store_prune_step(struct hd_store *s, int64_t cutoff_ms, int limit, struct
         sqlite3_reset(st);
         return -1;
     }
-    int n = 0, n_settled = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int n = 0, n_settled = 0, step;
+    struct hd_prune_cursor next = *c; /* moved only once the step's deletes are done */
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         n++;
-        c->id = sqlite3_column_int64(st, 0);
-        c->at = sqlite3_column_int64(st, 1);
+        next.id = sqlite3_column_int64(st, 0);
+        next.at = sqlite3_column_int64(st, 1);
         int state = hd_dstate_parse((const char *)sqlite3_column_text(st, 2));
-        if (state >= 0 && hd_dstate_terminal((enum hd_dstate)state))
-            settled[n_settled++] = c->id;
+        /* settled: terminal, but not manual_action (a person still has to act on it, with
+         * what its attempts say) */
+        if (state >= 0 && hd_dstate_terminal((enum hd_dstate)state) && state != HD_D_MANUAL_ACTION)
+            settled[n_settled++] = next.id;
     }
     sqlite3_reset(st);
-    int rc = 0;
+    int rc = step == SQLITE_DONE ? 0 : HD_EIO;
     for (int i = 0; i < n_settled && rc == 0; i++) {
         rc = delete_by(s, "DELETE FROM attempts WHERE delivery_id = ?1", settled[i], deleted);
         if (rc == 0)
@@ -602,7 +607,8 @@ int hd_store_prune_step(struct hd_store *s, int64_t cutoff_ms, int limit, struct
                            deleted);
     }
     free(settled);
-    if (rc == 0) {
+    /* dead letters once the deliveries are caught up: few rows, but no index on their age */
+    if (rc == 0 && n < limit) {
         sqlite3_stmt *dl = hd_store_stmt(
             s, "DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE sent = 1"
                " AND rejected_at < ?1 ORDER BY id LIMIT ?2)");
@@ -611,12 +617,15 @@ int hd_store_prune_step(struct hd_store *s, int64_t cutoff_ms, int limit, struct
         sqlite3_bind_int64(dl, 1, cutoff_ms);
         sqlite3_bind_int(dl, 2, limit);
         rc = hd_store_step_done(s, dl, "retention delete");
-        if (rc == 0)
+        if (rc == 0 && sqlite3_changes(hd_store_db(s)) > 0) {
             *deleted += sqlite3_changes(hd_store_db(s));
+            hd_store_count_op(s);
+        }
     }
-    if (*deleted)
-        hd_store_count_op(s);
-    return rc ? -1 : n;
+    if (rc)
+        return -1;
+    *c = next;
+    return n;
 }
 
 /* ---- attempts ------------------------------------------------------------------------------ */

@@ -24,6 +24,7 @@
 #include "common.h"
 #include "sim.h"
 #include "sim_wechat.h"
+#include "wx_crypt.h"
 
 #define DEFAULT_APPID         "wxd5f4a3b2c1e0f9a8"
 #define DEFAULT_SECRET        "herald-sim-wechat-appsecret"
@@ -447,17 +448,22 @@ static int control(void *state, const char *path, const json_t *body, json_t **r
         return 0;
     }
     if (strcmp(path, "callback") == 0) {
-        json_t *m = json_object_get(body, "mode");
+        /* everything checked before anything changes */
+        json_t *m = json_object_get(body, "mode"), *k = json_object_get(body, "aes_key");
         int mode = m ? wxs_event_mode(json_string_value(m)) : s->event_mode;
-        if (mode < 0 || set_string(&s->callback_url, json_object_get(body, "url")) < 0 ||
-            set_string(&s->event_token, json_object_get(body, "token")) < 0 ||
-            set_string(&s->event_aes_key, json_object_get(body, "aes_key")) < 0)
+        const char *key = k ? json_string_value(k) : s->event_aes_key;
+        unsigned char raw[32];
+        int key_ok = key && wx_aes_key(key, strlen(key), raw) == 0;
+        wx_wipe(raw, sizeof(raw));
+        json_t *url = json_object_get(body, "url"), *tok = json_object_get(body, "token");
+        if (mode < 0 || (mode && !key_ok) || (k && !json_is_string(k) && !json_is_null(k)) ||
+            (url && !json_is_string(url) && !json_is_null(url)) ||
+            (tok && !json_is_string(tok) && !json_is_null(tok)))
             return -1;
+        set_string(&s->callback_url, url);
+        set_string(&s->event_token, tok);
+        set_string(&s->event_aes_key, k);
         s->event_mode = mode;
-        if (s->event_mode && !wxs_aes_key_ok(s)) {
-            s->event_mode = 0; /* refused: back to plaintext */
-            return -1;
-        }
         if (json_is_true(json_object_get(body, "verify")))
             wxs_verify_callback(s);
         *reply = json_pack("{s:s?}", "url", s->callback_url);

@@ -242,6 +242,8 @@ def test_encrypted_events_in_safe_mode(kafka_bootstrap, tmp_workdir):
     assert post_encrypted(s, msg, msg_signature="0" * 40)[0] == 401
     assert post_encrypted(s, msg, appid="wx00000000000000ff")[0] == 400
     assert post_encrypted(s, msg, key="Q" * 43)[0] == 400
+    # with a key configured, a plaintext event is refused: its signature does not cover the body
+    assert s.post_event(msg)[0] == 400
     assert s.delivery("wx-aes-2")["state"] == "publishing"
     status, body = post_encrypted(s, msg, key=OLD_AES_KEY)
     assert (status, body) == (200, "success")

@@ -873,6 +873,7 @@ def test_encrypted_modes_need_an_encoding_aes_key(url):
             body["aes_key"] = key
         r = h.request(url, "POST", "/_sim/callback", body=body)
         assert r.status != 200, key
+        assert h.state(url)["callback_url"] is None  # refused whole: nothing changed
 
 
 def test_reset_forgets_the_model_and_restores_the_configuration(url):

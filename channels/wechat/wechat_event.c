@@ -8,7 +8,8 @@
  * with echostr is the platform's URL check: we echo echostr. A POST holds the event as XML in
  * plaintext mode; in 兼容模式 and 安全模式 (encrypt_type=aes) it is inside <Encrypt>, signed
  * with msg_signature and decrypted with event_aes_key (or event_aes_key_previous, the key
- * before a change on the console), and must name the instance's appid. A PUBLISHJOBFINISH event is
+ * before a change on the console), and must name the instance's appid; with a key configured a
+ * plaintext POST is refused (its signature does not cover the body). A PUBLISHJOBFINISH event is
  * turned into the outcome its publish_status means and handed to the core with resolve_remote()
  * by publish_id; an event the core cannot place yet (it raced the submit's answer, or a poll is
  * running) is kept and tried again, and poll_status() consults what was received before it
@@ -378,6 +379,14 @@ int wx_inbound(void *state, const struct hd_inbound_req *req, struct hd_inbound_
         char *msg_sig = query_get(q, "msg_signature");
         encrypted(w, enc, ts, nonce, msg_sig, req->body ? req->body : "", req->body_len, resp);
         free(msg_sig);
+    } else if (w->n_aes_keys) {
+        /* plaintext signatures do not cover the body: with a key, only encrypted events count,
+         * or anyone who saw one signed URL could post a forged result */
+        w->svc->log(w->inst, HD_LOG_WARN,
+                    "plaintext event push refused: event_aes_key is set, so this account's "
+                    "events are encrypted (兼容模式/安全模式)");
+        w->svc->metric_add(w->inst, "wechat_events", "plaintext_refused", 1);
+        reply(resp, 400, "this account's events are encrypted: encrypt_type=aes expected");
     } else {
         event(w, req->body ? req->body : "", req->body_len, resp);
     }

@@ -479,12 +479,15 @@ static void test_retention(void **state)
 {
     struct fixture *f = *state;
     int64_t now = hd_now_ms(), day = 86400000;
-    /* old and settled; old and still waiting; settled but recent */
+    /* old and settled; old and still waiting; old and waiting for a person; settled but recent */
     struct hd_delivery *old_done = attempted(f, "r-1", HD_D_DELIVERED);
     struct hd_delivery *old_wait = attempted(f, "r-2", HD_D_WAITING_RETRY);
+    struct hd_delivery *old_manual = attempted(f, "r-4", HD_D_DELIVERED);
+    assert_int_equal(hd_delivery_transition(f->st, old_manual, HD_D_MANUAL_ACTION, NULL, NULL), 0);
     struct hd_delivery *recent = attempted(f, "r-3", HD_D_FAILED);
     set_updated(f, old_done->id, now - 400 * day);
     set_updated(f, old_wait->id, now - 300 * day);
+    set_updated(f, old_manual->id, now - 390 * day);
     struct hd_rejection rj[3] = {
         {.topic = "t", .offset = 1, .reason = "invalid_json", .rejected_at = now - 400 * day},
         {.topic = "t", .offset = 2, .reason = "invalid_json", .rejected_at = now - 400 * day},
@@ -497,15 +500,21 @@ static void test_retention(void **state)
     int64_t events = rows_of(f, "delivery_events", old_done->id);
     assert_int_equal(events, 3);
 
-    /* a year: one delivery per step */
+    /* a year: one delivery per step; dead letters once the deliveries are caught up */
     struct hd_prune_cursor c = {0, 0};
     int64_t deleted = 0;
     assert_int_equal(hd_store_prune_step(f->st, now - 365 * day, 1, &c, &deleted), 1);
-    assert_int_equal(deleted, 1 + events + 1); /* its attempt, its history, one dead letter */
+    assert_int_equal(deleted, 1 + events); /* its attempt and its history */
     assert_int_equal(rows_of(f, "attempts", old_done->id), 0);
     assert_int_equal(rows_of(f, "delivery_events", old_done->id), 0);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM rejections"), 2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM rejections"), 3);
+    /* the one waiting for a person keeps what explains it */
+    assert_int_equal(hd_store_prune_step(f->st, now - 365 * day, 1, &c, &deleted), 1);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(rows_of(f, "attempts", old_manual->id), 1);
     assert_int_equal(hd_store_prune_step(f->st, now - 365 * day, 1, &c, &deleted), 0);
+    assert_int_equal(deleted, 1); /* caught up: the published old dead letter */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM rejections"), 2);
     /* 200 days: the waiting one is looked at and kept, the recent one is not reached */
     assert_int_equal(hd_store_prune_step(f->st, now - 200 * day, 5, &c, &deleted), 1);
     assert_int_equal(deleted, 0);
@@ -520,13 +529,15 @@ static void test_retention(void **state)
     assert_int_equal(rows_of(f, "delivery_events", old_wait->id), 0);
     assert_int_equal(rows_of(f, "delivery_events", recent->id), 0);
     /* what stays: the deliveries themselves and the unpublished dead letter */
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM deliveries"), 3);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM deliveries"), 4);
+    assert_int_equal(rows_of(f, "delivery_events", old_manual->id), 4);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM rejections"), 1);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM rejections WHERE sent = 0"), 1);
     run_until_idle(f);
     hd_delivery_free(old_done);
     hd_delivery_free(old_wait);
     hd_delivery_free(recent);
+    hd_delivery_free(old_manual);
 }
 
 static void test_status_event_is_valid_json(void **state)
