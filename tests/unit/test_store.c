@@ -114,6 +114,65 @@ static void test_schema(void **state)
                      count(f, "PRAGMA user_version"));
 }
 
+/* Migration 5 turns a schema-4 items table (WITHOUT ROWID) into a rowid table: the rows, the
+ * key and the indexes come through. The schema-4 file is made by hand from a current one. */
+static void test_items_become_a_rowid_table(void **state)
+{
+    struct fixture *f = *state;
+    hd_store_close(f->st);
+    f->st = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    char big[3001];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    char *sql = sqlite3_mprintf(
+        "DROP TABLE items;"
+        "CREATE TABLE items ("
+        " item_id TEXT NOT NULL, version INTEGER NOT NULL, action TEXT NOT NULL,"
+        " state TEXT NOT NULL, category TEXT, column_path TEXT, publisher_code TEXT,"
+        " publisher_name TEXT, publisher_kind TEXT, title TEXT, priority INTEGER NOT NULL"
+        " DEFAULT 0, approved_at INTEGER, not_before INTEGER, expires_at INTEGER, interprets TEXT,"
+        " routes TEXT, doc TEXT NOT NULL, src_topic TEXT, src_partition INTEGER,"
+        " src_offset INTEGER, received_at INTEGER NOT NULL, PRIMARY KEY (item_id, version))"
+        " WITHOUT ROWID;"
+        "CREATE INDEX items_received ON items(received_at);"
+        "CREATE INDEX items_approved ON items(approved_at, item_id);"
+        "INSERT INTO items (item_id, version, action, state, title, approved_at, doc,"
+        " received_at) VALUES ('m-1', 1, 'publish', 'accepted', '标题', 10, '{\"a\":1}', 20),"
+        " ('m-1', 2, 'publish', 'accepted', '更正', 11, '%q', 21);"
+        "DELETE FROM schema_migrations WHERE version = 5; PRAGMA user_version = 4;",
+        big);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+
+    assert_int_equal(open_store(f), 0);
+    assert_int_equal(count(f, "PRAGMA user_version"), 5);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM schema_migrations"), 5);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'items' AND"
+                              " sql LIKE '%WITHOUT ROWID%'"),
+                     0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND"
+                              " tbl_name = 'items' AND name IN ('items_received',"
+                              " 'items_approved')"),
+                     2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM items"), 2);
+    assert_int_equal(count(f, "SELECT length(doc) FROM items WHERE item_id = 'm-1' AND"
+                              " version = 2"),
+                     3000);
+    assert_int_equal(count(f, "SELECT received_at FROM items WHERE item_id = 'm-1' AND"
+                              " version = 1 AND title = '标题' AND doc = '{\"a\":1}'"),
+                     20);
+    /* (item_id, version) is still the key */
+    assert_int_equal(sqlite3_exec(hd_store_db(f->st),
+                                  "INSERT INTO items (item_id, version, action, state, doc,"
+                                  " received_at) VALUES ('m-1', 1, 'publish', 'x', '{}', 1)",
+                                  NULL, NULL, NULL) &
+                         0xff,
+                     SQLITE_CONSTRAINT);
+}
+
 static void test_newer_schema_refused(void **state)
 {
     struct fixture *f = *state;
@@ -586,6 +645,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_items_become_a_rowid_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
