@@ -69,6 +69,14 @@ static void on_produced(void *arg, int kind, int64_t id, rd_kafka_resp_err_t err
     hd_outbox_produced(d->ob, kind, id, err);
 }
 
+/* Opening a big store (its integrity check, a migration) can outlast systemd's start timeout:
+ * ask for more time while it works, and say what it does. */
+static void on_store_progress(void *arg, const char *what)
+{
+    hd_info("store: still %s", what);
+    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=%s", 30ULL * 1000000, what);
+}
+
 static void on_store_failure(void *arg, int err, const char *msg)
 {
     struct hd_daemon *d = arg;
@@ -347,6 +355,7 @@ int hd_daemon_run(struct hd_config *cfg, struct hd_registry *reg, const struct h
         .commit_max_ops = cfg->commit_max_ops,
         .sync_full = !cfg->synchronous || strcmp(cfg->synchronous, "normal") != 0,
         .status_topic = cfg->topic_status,
+        .progress = on_store_progress,
     };
     if (hd_store_open(d->base, &so, &d->st, err, sizeof(err)) != 0) {
         hd_err("heraldd: store: %s", err);

@@ -195,6 +195,28 @@ static const char *const migrations[] = {
     "CREATE INDEX items_approved ON items(approved_at, item_id);",
 };
 
+/* Long work while opening: the caller hears of it every PROGRESS_MS (SQLite calls the handler
+ * every PROGRESS_OPS virtual-machine steps; the clock decides whether to pass it on). */
+#define PROGRESS_OPS 100000
+#define PROGRESS_MS  5000 /* unless hd_store_opts.progress_ms says */
+
+struct open_progress {
+    const struct hd_store_opts *o;
+    const char *what;
+    int64_t last_ms;
+};
+
+static int on_open_progress(void *arg)
+{
+    struct open_progress *p = arg;
+    int64_t now = hd_mono_ms();
+    if (now - p->last_ms >= (p->o->progress_ms > 0 ? p->o->progress_ms : PROGRESS_MS)) {
+        p->last_ms = now;
+        p->o->progress(p->o->progress_arg, p->what);
+    }
+    return 0; /* never interrupt */
+}
+
 static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
@@ -904,6 +926,9 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
                  mode);
         goto fail;
     }
+    struct open_progress prog = {o, "checking the store's integrity", hd_mono_ms()};
+    if (o->progress)
+        sqlite3_progress_handler(s->db, PROGRESS_OPS, on_open_progress, &prog);
     if (check_integrity(s->db, e2, sizeof(e2)) != 0) {
         snprintf(err, errlen,
                  "%s is corrupt (%s): refusing to start. Restore it from a backup, or move it "
@@ -918,7 +943,10 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
         snprintf(err, errlen, "%s: %s", o->path, e2);
         goto fail;
     }
-    if (migrate(s->db, e2, sizeof(e2)) != 0) {
+    prog.what = "migrating the store's schema";
+    rc = migrate(s->db, e2, sizeof(e2));
+    sqlite3_progress_handler(s->db, 0, NULL, NULL);
+    if (rc != 0) {
         snprintf(err, errlen, "%s: schema migration failed: %s", o->path, e2);
         goto fail;
     }

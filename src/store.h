@@ -22,12 +22,19 @@
 
 struct hd_store;
 
+/* Called every few seconds while opening takes long (the integrity check and migrations of a
+ * big file): what the store is doing, for systemd's start timeout and status line. */
+typedef void hd_store_progress_cb(void *arg, const char *what);
+
 struct hd_store_opts {
     const char *path;
     int64_t commit_interval_ms;
     int64_t commit_max_ops;
     int sync_full; /* synchronous=FULL (1) or NORMAL (0) */
     const char *status_topic;
+    hd_store_progress_cb *progress; /* optional */
+    void *progress_arg;
+    int64_t progress_ms; /* how often at most; 0: every 5 s */
 };
 
 typedef void hd_durable_cb(void *arg, int err);

@@ -114,6 +114,12 @@ static void test_schema(void **state)
                      count(f, "PRAGMA user_version"));
 }
 
+static void count_progress(void *arg, const char *what)
+{
+    assert_non_null(strstr(what, "store"));
+    (*(int *)arg)++;
+}
+
 /* Migration 5 turns a schema-4 items table (WITHOUT ROWID) into a rowid table: the rows, the
  * key and the indexes come through. The schema-4 file is made by hand from a current one. */
 static void test_items_become_a_rowid_table(void **state)
@@ -141,13 +147,28 @@ static void test_items_become_a_rowid_table(void **state)
         "INSERT INTO items (item_id, version, action, state, title, approved_at, doc,"
         " received_at) VALUES ('m-1', 1, 'publish', 'accepted', '标题', 10, '{\"a\":1}', 20),"
         " ('m-1', 2, 'publish', 'accepted', '更正', 11, '%q', 21);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)"
+        " INSERT INTO items (item_id, version, action, state, doc, received_at)"
+        " SELECT 'bulk-' || i, 1, 'publish', 'accepted', printf('%%.100c', 'y'), i FROM n;"
         "DELETE FROM schema_migrations WHERE version = 5; PRAGMA user_version = 4;",
         big);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_free(sql);
     sqlite3_close(db);
 
-    assert_int_equal(open_store(f), 0);
+    /* reopened with a progress hook that wants word every millisecond: the migration copies
+     * 20000 rows, long enough to be heard of */
+    char err[512];
+    int calls = 0;
+    struct hd_store_opts o = {.path = f->path,
+                              .commit_interval_ms = 1,
+                              .commit_max_ops = 1000,
+                              .sync_full = 1,
+                              .progress = count_progress,
+                              .progress_arg = &calls,
+                              .progress_ms = 1};
+    assert_int_equal(hd_store_open(f->base, &o, &f->st, err, sizeof(err)), 0);
+    assert_true(calls > 0);
     assert_int_equal(count(f, "PRAGMA user_version"), 5);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM schema_migrations"), 5);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'items' AND"
@@ -157,7 +178,7 @@ static void test_items_become_a_rowid_table(void **state)
                               " tbl_name = 'items' AND name IN ('items_received',"
                               " 'items_approved')"),
                      2);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM items"), 2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM items"), 20002);
     assert_int_equal(count(f, "SELECT length(doc) FROM items WHERE item_id = 'm-1' AND"
                               " version = 2"),
                      3000);
