@@ -826,16 +826,22 @@ def openssl_decrypt(encoding_key, encrypt):
     return pt[20:20 + n].decode(), pt[20 + n:].decode()
 
 
-def test_event_push_in_safe_mode_is_encrypted_and_signed(url, callback):
-    """消息加解密 (安全模式): the body holds only ToUserName and Encrypt; the query adds
-    encrypt_type=aes and msg_signature = sha1 of the sorted token, timestamp, nonce and Encrypt;
-    Encrypt carries the event and the account's appid."""
+def encrypted_push(url, callback, mode):
+    """(publish_id, method, query, body) of the push for one publish, in `mode`."""
     h.control(url, "POST", "callback", {"url": callback.url, "token": EVENT_TOKEN,
-                                        "mode": "safe", "aes_key": AES_KEY})
+                                        "mode": mode, "aes_key": AES_KEY})
     tok = token(url)
     script(url, [0])
     pid = submit(url, tok, draft(url, tok))
     method, _, q, body, _ = callback.next()
+    return pid, method, q, body
+
+
+def test_event_push_in_safe_mode_is_encrypted_and_signed(url, callback):
+    """消息加解密 (安全模式): the body holds only ToUserName and Encrypt; the query adds
+    encrypt_type=aes and msg_signature = sha1 of the sorted token, timestamp, nonce and Encrypt;
+    Encrypt carries the event and the account's appid."""
+    pid, method, q, body = encrypted_push(url, callback, "safe")
     assert method == "POST" and q["encrypt_type"] == "aes"
     assert q["signature"] == signature(EVENT_TOKEN, q["timestamp"], q["nonce"])
     x = ET.fromstring(body)
@@ -852,12 +858,7 @@ def test_event_push_in_safe_mode_is_encrypted_and_signed(url, callback):
 
 def test_event_push_in_compat_mode_carries_both(url, callback):
     """消息加解密 (兼容模式): the plaintext fields and Encrypt side by side, the same event."""
-    h.control(url, "POST", "callback", {"url": callback.url, "token": EVENT_TOKEN,
-                                        "mode": "compat", "aes_key": AES_KEY})
-    tok = token(url)
-    script(url, [0])
-    pid = submit(url, tok, draft(url, tok))
-    _, _, q, body, _ = callback.next()
+    pid, _, q, body = encrypted_push(url, callback, "compat")
     assert q["encrypt_type"] == "aes" and q["msg_signature"]
     x = ET.fromstring(body)
     assert x.find("PublishEventInfo/publish_id").text == pid

@@ -48,14 +48,7 @@ int wx_signature_ok(const struct hd_services *svc, const char *token, const char
     snprintf(joined, n + 1, "%s%s%s", parts[0], parts[1], parts[2]);
     svc->sha1_hex(joined, n, hex);
     free(joined);
-    unsigned diff = 0;
-    for (size_t i = 0; i < 40; i++) {
-        char c = sig[i];
-        if (c >= 'A' && c <= 'F')
-            c = (char)(c - 'A' + 'a');
-        diff |= (unsigned)(c ^ hex[i]);
-    }
-    return diff == 0;
+    return wx_signature_equal(sig, hex);
 }
 
 /* ---- the query string ------------------------------------------------------------------------ */
