@@ -112,14 +112,16 @@ def main():
         p.close()
         want = total + len(lat_ids) * m
         procs.wait_for(lambda: received() >= want, 120, "latency items delivered")
+        # every delivery of the phase is a sample, as far as the simulator's log reaches back
+        # (its last 1000 requests: with many channels, the later items' deliveries)
         rx = sim.control("webhook", "GET", "received?log=%d&by_key=1" % (len(lat_ids) * m))
         lats = []
         for e in rx["log"]:
             iid = e["key"].split(":")[1] if e.get("key") else None
-            if iid in sent and e["path"] == "/b0":
+            if iid in sent:
                 lats.append(e["time_ms"] - sent[iid])
         lats.sort()
-        assert len(lats) >= len(lat_ids) * 0.9, "latency samples: %d" % len(lats)
+        assert len(lats) >= min(len(lat_ids) * m, 1000) * 0.9, "latency samples: %d" % len(lats)
         p50 = lats[len(lats) // 2]
         p99 = lats[min(len(lats) - 1, int(len(lats) * 0.99))]
         # received = produced: every delivery once, no more and no less
