@@ -89,6 +89,36 @@ void hd_inst_free_credentials(struct hd_instance *in)
     free(in->creds);
     in->creds = NULL;
     in->n_creds = 0;
+    for (size_t i = 0; i < in->n_read_secrets; i++) {
+        explicit_bzero(in->read_secrets[i].val, in->read_secrets[i].len);
+        free(in->read_secrets[i].val);
+        free(in->read_secrets[i].key);
+    }
+    free(in->read_secrets);
+    in->read_secrets = NULL;
+    in->n_read_secrets = 0;
+}
+
+const char *hd_inst_secret_read(struct hd_instance *in, const char *ref, size_t *len, char *err,
+                                size_t errlen)
+{
+    char *val = NULL;
+    size_t n = 0;
+    if (hd_secret_read(ref, &val, &n, err, errlen) < 0)
+        return NULL;
+    struct hd_cred *c = realloc(in->read_secrets, (in->n_read_secrets + 1) * sizeof(*c));
+    if (!c) {
+        explicit_bzero(val, n);
+        free(val);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    in->read_secrets = c;
+    c[in->n_read_secrets] = (struct hd_cred){.key = NULL, .val = val, .len = n};
+    in->n_read_secrets++;
+    if (len)
+        *len = n;
+    return val;
 }
 
 static int mkdirs(const char *path)

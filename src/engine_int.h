@@ -89,6 +89,8 @@ struct hd_instance {
     struct hd_quota *quotas; /* budgets counted ahead of the platform's (quota.c) */
     struct hd_cred *creds;   /* operator-supplied secrets overriding the configuration */
     size_t n_creds;
+    struct hd_cred *read_secrets; /* what the adapter read with secret_read(), kept to the end */
+    size_t n_read_secrets;
     struct op_list ops;
     /* observability */
     int64_t last_success_ms, last_error_ms;
@@ -195,7 +197,9 @@ void hd_engine_on_wake(evutil_socket_t fd, short what, void *arg);
 /* credentials.c */
 const char *hd_inst_credential(const struct hd_instance *in, const char *key, size_t *len);
 void hd_inst_load_credentials(struct hd_instance *in);
-void hd_inst_free_credentials(struct hd_instance *in);
+void hd_inst_free_credentials(struct hd_instance *in); /* and what secret_read() read */
+const char *hd_inst_secret_read(struct hd_instance *in, const char *ref, size_t *len, char *err,
+                                size_t errlen);
 
 /* inbound.c */
 int hd_inbound_start(struct hd_instance *in, char *err, size_t errlen);

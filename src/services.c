@@ -417,5 +417,6 @@ void hd_services_init(struct hd_services *svc)
     svc->quota_take = hd_quota_take;
     svc->quota_left = hd_quota_left;
     svc->time_format = svc_time_format;
+    svc->secret_read = hd_inst_secret_read;
     svc->time_offset = svc_time_offset;
 }

@@ -24,12 +24,20 @@
 
 const struct hd_channel *hd_channel_ejiatong(void);
 
+struct street_secret {
+    const char *street; /* borrowed (config: a target) */
+    const char *secret; /* borrowed (the core's, from secret_read) */
+    size_t len;
+};
+
 struct ejt {
     struct hd_instance *inst;      /* borrowed */
     const struct hd_services *svc; /* borrowed */
     const char *base;              /* borrowed (config) */
     const char *secret;            /* borrowed (config) */
     size_t secret_len;
+    struct street_secret *street_secrets; /* owned array; the bytes are the core's */
+    size_t n_street_secrets;
     const char *qr_fallback; /* borrowed, may be NULL */
     const char *ellipsis;    /* borrowed */
     size_t title_max, summary_max;
@@ -51,6 +59,9 @@ static const struct hd_conf_key keys[] = {
      "street code -> base URL of that street's own platform (overrides url for it)."},
     {"secret", HD_CONF_SECRET, NULL, 1, 0, 0, NULL,
      "HMAC-SHA256 key of X-Gov-Signature (file:/path or credential:NAME)."},
+    {"street_secrets", HD_CONF_MAP, NULL, 0, 0, 0, NULL,
+     "street code -> reference (file:/path or credential:NAME) of the key that street's own "
+     "platform signs with; streets not named use secret."},
     {"title_max", HD_CONF_INT, "40", 0, 1, 1000, NULL, "Platform limit of the title, characters."},
     {"summary_max", HD_CONF_INT, "200", 0, 1, 10000, NULL,
      "Platform limit of the summary, characters."},
@@ -81,6 +92,39 @@ static int code_ok(const char *s, size_t max)
 static int url_ok(const char *s)
 {
     return s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+}
+
+/* street_secrets: each named street's key, read through the core (secret_read). */
+static int read_street_secrets(struct ejt *e, const char *const *targets, size_t n, char *err,
+                               size_t errlen)
+{
+    const struct hd_services *svc = e->svc;
+    for (size_t i = 0; i < n; i++) {
+        const char *ref = svc->conf_map_get(e->inst, "street_secrets", targets[i]);
+        if (!ref)
+            continue;
+        if (!HD_STRUCT_HAS(svc, struct hd_services, secret_read) || !svc->secret_read) {
+            snprintf(err, errlen, "street_secrets: this heraldd cannot read them (too old)");
+            return -1;
+        }
+        if (!e->street_secrets && !(e->street_secrets = calloc(n, sizeof(*e->street_secrets)))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        char why[200] = "";
+        size_t len = 0;
+        const char *s = svc->secret_read(e->inst, ref, &len, why, sizeof(why));
+        if (!s) {
+            snprintf(err, errlen, "street_secrets: %s: %s", targets[i], why);
+            return -1;
+        }
+        if (len < 16) {
+            snprintf(err, errlen, "street_secrets: %s: at least 16 bytes", targets[i]);
+            return -1;
+        }
+        e->street_secrets[e->n_street_secrets++] = (struct street_secret){targets[i], s, len};
+    }
+    return 0;
 }
 
 static int create(struct hd_instance *inst, const struct hd_services *svc, void **state, char *err,
@@ -135,13 +179,21 @@ static int create(struct hd_instance *inst, const struct hd_services *svc, void 
         free(e);
         return -1;
     }
+    if (read_street_secrets(e, targets, n, err, errlen) != 0) {
+        free(e->street_secrets);
+        free(e);
+        return -1;
+    }
     *state = e;
     return 0;
 }
 
 static void destroy(void *state)
 {
-    free(state);
+    struct ejt *e = state;
+    if (e)
+        free(e->street_secrets);
+    free(e);
 }
 
 /* ---- render (pure) ------------------------------------------------------------------------- */
@@ -379,8 +431,15 @@ static int request(struct ejt *e, struct hd_op *op, const char *method, const ch
         blen--;
     snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
     size_t len = strlen(body);
+    const char *secret = e->secret;
+    size_t secret_len = e->secret_len;
+    for (size_t i = 0; op->target && i < e->n_street_secrets; i++)
+        if (strcmp(e->street_secrets[i].street, op->target) == 0) {
+            secret = e->street_secrets[i].secret;
+            secret_len = e->street_secrets[i].len;
+        }
     struct gov_signed g;
-    if (gov_sign(e->svc, e->secret, e->secret_len, body, len, key, &g) != 0)
+    if (gov_sign(e->svc, secret, secret_len, body, len, key, &g) != 0)
         return -1;
     struct hd_http_req req = {.struct_size = sizeof(req),
                               .method = method,

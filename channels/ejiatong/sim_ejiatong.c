@@ -15,8 +15,9 @@
  * list and the test of each.
  *
  * config: {"secret":"...","streets":["440104003",...],"tolerance_s":300,"key_ttl_s":86400,
- *          "title_max":40,"summary_max":200}; secret is required; without "streets" any
- *          6-12 digit code is a street.
+ *          "title_max":40,"summary_max":200,"street_secrets":{"440104012":"..."}}; secret is
+ *          required; without "streets" any 6-12 digit code is a street. A street named in
+ *          street_secrets runs a platform of its own and checks signatures with its own key only.
  */
 #include <ctype.h>
 
@@ -32,8 +33,9 @@ struct slow {
 };
 
 struct ejt_sim {
-    struct hd_sim *sim; /* borrowed */
-    char *secret;       /* owned */
+    struct hd_sim *sim;     /* borrowed */
+    char *secret;           /* owned */
+    json_t *street_secrets; /* owned: code -> key of a street's own platform, or NULL */
     int64_t tolerance_s;
     int64_t title_max, summary_max;
     json_t *known;            /* owned: configured street codes (array) or NULL */
@@ -145,14 +147,15 @@ static json_t *street(struct ejt_sim *s, const char *code)
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
-static int signature_ok(struct ejt_sim *s, struct hd_sim_req *r)
+static int signature_ok(struct ejt_sim *s, struct hd_sim_req *r, const char *code)
 {
     size_t len;
     const char *raw = hd_sim_req_body(r, &len);
     const char *ts = hd_sim_req_header(r, "X-Gov-Timestamp");
     const char *sig = hd_sim_req_header(r, "X-Gov-Signature");
+    const char *own = json_string_value(json_object_get(s->street_secrets, code));
     if (!ts || !*ts || strlen(ts) > 18 || strspn(ts, "0123456789") != strlen(ts) ||
-        hd_sim_verify_v1(s->secret, ts, raw, len, sig) != 0) {
+        hd_sim_verify_v1(own ? own : s->secret, ts, raw, len, sig) != 0) {
         reply_error(r, 401, "bad_signature");
         return 0;
     }
@@ -435,7 +438,7 @@ static void serve(struct ejt_sim *s, struct hd_sim_req *r)
         reply_error(r, 415, "unsupported_media_type");
         return;
     }
-    if (!signature_ok(s, r))
+    if (!signature_ok(s, r, code))
         return;
     const char *key = hd_sim_req_header(r, "Idempotency-Key");
     if (hd_sim_idem_key_ok(key) != 0) {
@@ -572,14 +575,15 @@ static void destroy(void *state)
     hd_sim_idem_destroy(s->idem);
     json_decref(s->streets);
     json_decref(s->known);
+    json_decref(s->street_secrets);
     free(s->secret);
     free(s);
 }
 
 static int init(struct hd_sim *sim, const json_t *conf, void **state)
 {
-    static const char *const known[] = {"secret",    "streets",     "tolerance_s", "key_ttl_s",
-                                        "title_max", "summary_max", NULL};
+    static const char *const known[] = {"secret",    "streets",     "tolerance_s",    "key_ttl_s",
+                                        "title_max", "summary_max", "street_secrets", NULL};
     json_t *secret = json_object_get(conf, "secret"), *streets = json_object_get(conf, "streets");
     if (hd_sim_conf_check_keys(sim, conf, known) < 0)
         return HD_EINVAL;
@@ -594,6 +598,18 @@ static int init(struct hd_sim *sim, const json_t *conf, void **state)
             hd_sim_log_error(sim, "config: \"streets\" must list street codes");
             return HD_EINVAL;
         }
+    }
+    json_t *own = json_object_get(conf, "street_secrets");
+    const char *code;
+    json_object_foreach (own, code, v) {
+        if (!nonempty_string(v)) {
+            hd_sim_log_error(sim, "config: \"street_secrets\" maps street codes to keys");
+            return HD_EINVAL;
+        }
+    }
+    if (own && !json_is_object(own)) {
+        hd_sim_log_error(sim, "config: \"street_secrets\" maps street codes to keys");
+        return HD_EINVAL;
     }
     static const char *const ints[] = {"tolerance_s", "key_ttl_s", "title_max", "summary_max"};
     for (i = 0; i < 4; i++) {
@@ -615,6 +631,7 @@ static int init(struct hd_sim *sim, const json_t *conf, void **state)
     s->idem = hd_sim_idem_create(sim, INT_OR("key_ttl_s", 86400) * 1000, 200);
 #undef INT_OR
     s->known = json_is_array(streets) ? json_deep_copy(streets) : NULL;
+    s->street_secrets = own ? json_deep_copy(own) : NULL;
     s->streets = json_object();
     s->next_notice = 1;
     if (!s->secret || !s->idem || !s->streets || (streets && !s->known)) {

@@ -10,9 +10,10 @@ waited for as conditions with deadlines, never slept through.
 
 import datetime
 import re
+import subprocess
 
 from herald_test import kafka
-from herald_test.herald import SOURCE, SECRET, Herald, Sim, website_channel
+from herald_test.herald import HERALDD, SOURCE, SECRET, Herald, Sim, website_channel
 from herald_test.items import at, make_item, retract_item
 from herald_test.procs import NotYet, wait_for
 from herald_test.scenario import metric, topics
@@ -23,16 +24,26 @@ STREETS = re.findall(r'code: "(\d{9})"', (SOURCE / "seeds" / "topology.yaml").re
 BJJ, DSJ, MHCJ = "440104004", "440104012", "440104014"
 
 
+OWN_SECRET = "own-platform-key-of-one-street-0123456789"
+
+
 def setup(workdir, bootstrap, prefix, own_platform=None, **over):
     assert len(STREETS) == 18
     t = topics(prefix)
-    sim = Sim(workdir, config={"ejiatong": {"secret": SECRET, "streets": STREETS}}).start()
+    simconf = {"secret": SECRET, "streets": STREETS}
+    if own_platform:  # its platform checks its own key, and only that
+        simconf["street_secrets"] = {own_platform: OWN_SECRET}
+    sim = Sim(workdir, config={"ejiatong": simconf}).start()
     ejt = {"url": sim.url("ejiatong"), "secret": None, "targets": STREETS,
            "targets_from": "streets", "depends_on": ["website:portal"], "retry_base": "100ms",
            "retry_cap": "500ms", "timeout": "3s", "max_attempts": 200, "max_in_flight": 8,
            "breaker_failures": 3, "breaker_reset": "300ms", "breaker_reset_max": "600ms"}
-    if own_platform:  # this street runs a platform of its own (a base URL of its own)
+    if own_platform:  # this street runs a platform of its own (a base URL and a key of its own)
         ejt["street_urls"] = {own_platform: sim.url("ejiatong") + "/own-" + own_platform}
+        key = workdir / "own-platform-key"
+        key.write_text(OWN_SECRET + "\n")
+        key.chmod(0o600)
+        ejt["street_secrets"] = {own_platform: "file:%s" % key}
     ejt.update(over)
     h = Herald(workdir, bootstrap, t, {"website:portal": website_channel(sim), EJT: ejt},
                [{"name": "all", "to": ["website:portal", EJT]}]).start()
@@ -89,7 +100,8 @@ def test_one_notice_per_street_with_the_portal_link(kafka_bootstrap, tmp_workdir
             assert rec["notice"]["target"] == {"all_communities": True}
     rx = sim.received("ejiatong")
     assert rx["applied"] == 21 and rx["duplicates"] == 0
-    # 梅花村街 was reached through its own base URL, the others through the gateway
+    # 梅花村街 was reached through its own base URL, signed with its own key (its platform refuses
+    # the gateway's); the others through the gateway, with the gateway's key
     paths = {e["path"] for e in rx["log"]}
     assert "/own-%s/v1/streets/%s/notices" % (MHCJ, MHCJ) in paths
     assert "/v1/streets/%s/notices" % MHCJ not in paths
@@ -103,6 +115,12 @@ def test_one_notice_per_street_with_the_portal_link(kafka_bootstrap, tmp_workdir
     ids = [r[0] for r in h.query("SELECT remote_id FROM deliveries WHERE instance=?", (EJT,))]
     assert len(set(ids)) == 21
     assert h.stop() == 0
+    # a street key that cannot be read fails the configuration check, naming the street
+    h.config["channels"][EJT]["street_secrets"] = {MHCJ: "file:%s" % (tmp_workdir / "nope")}
+    h.write_config()
+    r = subprocess.run([str(HERALDD), "--check-config", str(h.config_path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "street_secrets: %s:" % MHCJ in r.stderr, r.stderr
 
 
 def test_one_street_down_while_17_deliver(kafka_bootstrap, tmp_workdir):

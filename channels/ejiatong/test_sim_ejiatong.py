@@ -17,6 +17,8 @@ import simharness as h  # noqa: E402
 
 SECRET = "ejiatong-gateway-secret"
 BJJ, DSJ, MHCJ = "440104004", "440104012", "440104014"
+OWN = "440104020"  # a street whose vendor runs a platform of its own, with its own key
+OWN_SECRET = "own-platform-secret-440104020"
 STREETS = ["440104003", BJJ, "440104005", "440104006", "440104007", "440104011", DSJ,
            "440104013", MHCJ, "440104015", "440104016", "440104017", "440104018", "440104019",
            "440104020", "440104021", "440104022", "440104023"]
@@ -24,7 +26,8 @@ STREETS = ["440104003", BJJ, "440104005", "440104006", "440104007", "440104011",
 
 @pytest.fixture(scope="module")
 def sim():
-    with h.SimProcess({"ejiatong": {"secret": SECRET, "streets": STREETS}},
+    with h.SimProcess({"ejiatong": {"secret": SECRET, "streets": STREETS,
+                                    "street_secrets": {OWN: OWN_SECRET}}},
                       only="ejiatong") as proc:
         yield proc
 
@@ -220,6 +223,17 @@ def test_bad_signature_is_401(url, case):
         r = send(url, "POST", "/v1/streets/%s/notices" % BJJ, body, key="k", ts="")
     assert r.status == 401 and r.json() == {"error": "bad_signature"}, r
     assert h.received(url)["applied"] == 0
+
+
+def test_a_street_with_its_own_platform_checks_its_own_key(url):
+    """A street running a platform of its own (the adapter's street_urls) signs with its own key
+    (street_secrets): the gateway's key is refused there, and its key is refused elsewhere."""
+    r = post(url, notice(), street=OWN)
+    assert r.status == 401 and r.json() == {"error": "bad_signature"}, r
+    assert post(url, notice(), street=OWN, secret=OWN_SECRET).status == 201
+    assert post(url, notice(), street=BJJ, secret=OWN_SECRET).status == 401
+    assert post(url, notice(), street=BJJ).status == 201
+    assert h.received(url)["applied"] == 2
 
 
 def test_rotated_keys_two_v1_values(url):

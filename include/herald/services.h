@@ -187,6 +187,15 @@ struct hd_services {
     void (*time_format)(int64_t epoch_ms, int offset_min, char *out, size_t len);
     /* The UTC offset in minutes of an RFC 3339 time as written ("Z" and unparsable: 0). */
     int (*time_offset)(const char *rfc3339);
+
+    /* Added after ABI 1's first release: check HD_STRUCT_HAS(svc, struct hd_services,
+     * secret_read). The bytes of a secret reference found inside another setting (a MAP of
+     * per-target secrets, say): "file:/path" or "credential:NAME", read with the same rules as
+     * a SECRET key's. The core keeps them, wiped at the end, at least until destroy() returns;
+     * read them in create(). NULL when it cannot be read, with the reason in err (never the
+     * secret). Never log the bytes. */
+    const char *(*secret_read)(struct hd_instance *inst, const char *ref, size_t *len, char *err,
+                               size_t errlen);
 };
 
 #define HD_QUOTA_EXHAUSTED 1

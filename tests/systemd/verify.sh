@@ -19,6 +19,13 @@ for want in '^Type=notify$' '^WatchdogSec=' '^Restart=on-failure$' '^ExecReload=
             '^RestrictAddressFamilies=' '^ExecStartPre=.*--check-config'; do
   grep -Eq "$want" "$work/heraldd.service" || { echo "unit lacks $want"; exit 1; }
 done
+# every credential the example configuration names is loaded by the unit
+config="$(dirname "$unit_src")/../config/herald.yaml"
+names=$(grep -v '^[[:space:]]*#' "$config" | grep -o 'credential:[A-Za-z0-9_.-]*' | cut -d: -f2 | sort -u)
+[ -n "$names" ] || { echo "no credential: in $config"; exit 1; }
+for n in $names; do
+  grep -q "^LoadCredential=$n:" "$work/heraldd.service" || { echo "unit lacks LoadCredential=$n"; exit 1; }
+done
 sed 's/^Type=notify$/Type=notifyy/' "$work/heraldd.service" > "$work/broken.service"
 if systemd-analyze verify "$work/broken.service" 2>"$work/err"; then
   # some versions only warn: then the warning must name the bad value
