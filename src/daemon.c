@@ -268,6 +268,58 @@ const struct hd_config *hd_daemon_config(struct hd_daemon *d)
 /* ---- reload -----------------------------------------------------------------------------------
  */
 
+static int str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Settings read once at start: a reload that changes one says it waits for the next start
+ * (the rest of the file is taken). */
+static void warn_startup_only(const struct hd_config *o, const struct hd_config *n)
+{
+    char list[512] = "";
+    size_t len = 0;
+#define CHANGED(cond, name)                                                                        \
+    do {                                                                                           \
+        if ((cond) && len < sizeof(list))                                                          \
+            len +=                                                                                 \
+                (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "", name);   \
+    } while (0)
+    CHANGED(str_differs(o->state_dir, n->state_dir), "daemon.state_dir");
+    CHANGED(str_differs(o->plugin_dir, n->plugin_dir), "daemon.plugin_dir");
+    CHANGED(str_differs(o->timezone, n->timezone), "daemon.timezone");
+    CHANGED(str_differs(o->brokers, n->brokers), "kafka.brokers");
+    CHANGED(str_differs(o->group_id, n->group_id), "kafka.group_id");
+    CHANGED(str_differs(o->group_instance_id, n->group_instance_id), "kafka.group_instance_id");
+    CHANGED(str_differs(o->client_id, n->client_id), "kafka.client_id");
+    CHANGED(str_differs(o->topic_items, n->topic_items) ||
+                str_differs(o->topic_status, n->topic_status) ||
+                str_differs(o->topic_dlq, n->topic_dlq),
+            "kafka topics");
+    CHANGED(o->session_timeout_ms != n->session_timeout_ms, "kafka.session_timeout");
+    int props = o->n_kafka_props != n->n_kafka_props;
+    for (size_t i = 0; !props && i < o->n_kafka_props; i++)
+        props = str_differs(o->kafka_prop_keys[i], n->kafka_prop_keys[i]) ||
+                str_differs(o->kafka_prop_vals[i], n->kafka_prop_vals[i]);
+    CHANGED(props, "kafka.properties");
+    CHANGED(str_differs(o->db_path, n->db_path), "store.path");
+    CHANGED(o->commit_interval_ms != n->commit_interval_ms, "store.commit_interval");
+    CHANGED(o->commit_max_ops != n->commit_max_ops, "store.commit_max_ops");
+    CHANGED(str_differs(o->synchronous, n->synchronous), "store.synchronous");
+    CHANGED(str_differs(o->admin_listen, n->admin_listen), "admin.listen");
+    for (size_t i = 0; i < n->n_instances; i++) {
+        const struct hd_instance_conf *a = hd_config_instance(o, n->instances[i].id);
+        char name[200];
+        snprintf(name, sizeof(name), "channels.%s.inbound_listen/inbound_path", n->instances[i].id);
+        CHANGED(a && (str_differs(a->inbound_listen, n->instances[i].inbound_listen) ||
+                      str_differs(a->inbound_path, n->instances[i].inbound_path)),
+                name);
+    }
+#undef CHANGED
+    if (len)
+        hd_warn("heraldd: reload: these settings take effect at the next start, not now: %s", list);
+}
+
 void hd_daemon_reload(struct hd_daemon *d)
 {
     struct hd_diag diag;
@@ -288,6 +340,7 @@ void hd_daemon_reload(struct hd_daemon *d)
         sd_notify(0, "READY=1");
         return;
     }
+    warn_startup_only(d->cfg, nc);
     hd_intake_set_config(d->in, nc);
     /* instances may still use the old configuration until their ops finish: keep it */
     struct hd_config **r = realloc(d->retired, (d->n_retired + 1) * sizeof(*r));

@@ -108,6 +108,18 @@ def test_sighup_reloads_channel_settings(kafka_bootstrap, tmp_workdir):
     wait_for(lambda: h.count("delivered") == 2, 30, "second item")
     paths = [(e["key"].split(":")[1], e["path"]) for e in sim.received("webhook")["log"]]
     assert ("hup-1", "/before") in paths and ("hup-2", "/after") in paths
+    # settings read once at start: the reload says they wait for the next start, and keeps them
+    h.config["admin"]["listen"] = "127.0.0.1:1"
+    h.config["store"]["commit_interval"] = "20ms"
+    h.write_config()
+    os.kill(h.proc.pid, signal.SIGHUP)
+    wait_for(lambda: "take effect at the next start" in (tmp_workdir / "heraldd.err").read_text(),
+             30, "the warning")
+    line = [x for x in (tmp_workdir / "heraldd.err").read_text().splitlines()
+            if "take effect at the next start" in x][0]
+    assert "store.commit_interval" in line and "admin.listen" in line, line
+    assert "kafka" not in line and "channels." not in line, line
+    assert h.get("/healthz")[0] == 200  # still on the address it started with
     # a broken file is refused with file:line, the running configuration stays
     h.config_path.write_text(json.dumps(h.config)[:-20])
     os.kill(h.proc.pid, signal.SIGHUP)
