@@ -52,7 +52,8 @@ struct hd_daemon {
      * the last cutoff and when (monotonic) it was taken */
     struct hd_prune_cursor prune;
     int64_t prune_next_ms;
-    int64_t pruned;
+    int64_t pruned;       /* in the current pass, for its log line */
+    uint64_t pruned_rows; /* since start, for /metrics */
     int64_t prune_cutoff, prune_cutoff_mono, prune_retention_ms;
     int prune_clock_ahead;
     struct hd_config **retired; /* configurations replaced by reloads, freed at exit */
@@ -161,6 +162,7 @@ static void prune(struct hd_daemon *d, int64_t now)
     int64_t deleted = 0;
     int n = hd_store_prune_step(d->st, prune_cutoff(d, now), PRUNE_STEP, &d->prune, &deleted);
     d->pruned += deleted;
+    d->pruned_rows += (uint64_t)deleted;
     if (n == PRUNE_STEP)
         return; /* more next tick */
     d->prune_next_ms = now + PRUNE_IDLE_MS;
@@ -248,6 +250,11 @@ struct hd_engine *hd_daemon_engine(struct hd_daemon *d)
 struct hd_store *hd_daemon_store(struct hd_daemon *d)
 {
     return d->st;
+}
+
+uint64_t hd_daemon_pruned_rows(const struct hd_daemon *d)
+{
+    return d->pruned_rows;
 }
 
 struct hd_kafka *hd_daemon_kafka(struct hd_daemon *d)

@@ -4,6 +4,8 @@
 #ifndef HD_DAEMON_H
 #define HD_DAEMON_H
 
+#include <stdint.h>
+
 #include <event2/event.h>
 
 struct hd_daemon;
@@ -36,5 +38,7 @@ struct hd_store *hd_daemon_store(struct hd_daemon *d);
 struct hd_kafka *hd_daemon_kafka(struct hd_daemon *d);
 struct hd_intake *hd_daemon_intake(struct hd_daemon *d);
 const struct hd_config *hd_daemon_config(struct hd_daemon *d);
+/* Rows store.retention deleted since start. */
+uint64_t hd_daemon_pruned_rows(const struct hd_daemon *d);
 
 #endif

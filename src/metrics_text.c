@@ -253,6 +253,11 @@ char *hd_metrics_render(struct hd_daemon *d)
     put(&b, "herald_store_commit_seconds_sum %.6f\nherald_store_commit_seconds_count %llu\n",
         ss.commit_seconds_sum, (unsigned long long)ss.commits);
     put(&b,
+        "# HELP herald_store_pruned_rows_total Rows of attempts, state history and dead letters "
+        "store.retention deleted.\n# TYPE herald_store_pruned_rows_total counter\n"
+        "herald_store_pruned_rows_total %llu\n",
+        (unsigned long long)hd_daemon_pruned_rows(d));
+    put(&b,
         "# HELP herald_outbox_pending Status events not yet acknowledged by Kafka.\n"
         "# TYPE herald_outbox_pending gauge\nherald_outbox_pending %lld\n",
         (long long)hd_store_outbox_count(st));

@@ -70,6 +70,7 @@ def test_history_older_than_the_retention_is_deleted(kafka_bootstrap, tmp_workdi
     assert h.query("SELECT COUNT(*) FROM items")[0][0] == 6
     assert h.query("SELECT COUNT(*) FROM deliveries WHERE state = 'delivered'")[0][0] == 6
     assert h.query("SELECT COUNT(*) FROM rejections")[0][0] == 0
+    assert "\nherald_store_pruned_rows_total 13\n" in h.get("/metrics")[1]
     assert h.stop() == 0
 
 
