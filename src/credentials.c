@@ -89,6 +89,11 @@ void hd_inst_free_credentials(struct hd_instance *in)
     free(in->creds);
     in->creds = NULL;
     in->n_creds = 0;
+    hd_inst_free_read_secrets(in);
+}
+
+void hd_inst_free_read_secrets(struct hd_instance *in)
+{
     for (size_t i = 0; i < in->n_read_secrets; i++) {
         explicit_bzero(in->read_secrets[i].val, in->read_secrets[i].len);
         free(in->read_secrets[i].val);

@@ -75,7 +75,7 @@ static void on_produced(void *arg, int kind, int64_t id, rd_kafka_resp_err_t err
 static void on_store_progress(void *arg, const char *what)
 {
     hd_info("store: still %s", what);
-    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=%s", 30ULL * 1000000, what);
+    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=%s", 120ULL * 1000000, what);
 }
 
 static void on_store_failure(void *arg, int err, const char *msg)
@@ -292,7 +292,7 @@ static void warn_startup_only(const struct hd_config *o, const struct hd_config 
             len +=                                                                                 \
                 (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "", name);   \
     } while (0)
-    CHANGED(str_differs(o->state_dir, n->state_dir), "daemon.state_dir");
+    /* (a new daemon.state_dir shows as store.path; its credentials/ is the new one at once) */
     CHANGED(str_differs(o->plugin_dir, n->plugin_dir), "daemon.plugin_dir");
     CHANGED(str_differs(o->timezone, n->timezone), "daemon.timezone");
     CHANGED(str_differs(o->brokers, n->brokers), "kafka.brokers");
@@ -304,10 +304,13 @@ static void warn_startup_only(const struct hd_config *o, const struct hd_config 
                 str_differs(o->topic_dlq, n->topic_dlq),
             "kafka topics");
     CHANGED(o->session_timeout_ms != n->session_timeout_ms, "kafka.session_timeout");
-    int props = o->n_kafka_props != n->n_kafka_props;
-    for (size_t i = 0; !props && i < o->n_kafka_props; i++)
-        props = str_differs(o->kafka_prop_keys[i], n->kafka_prop_keys[i]) ||
-                str_differs(o->kafka_prop_vals[i], n->kafka_prop_vals[i]);
+    int props = o->n_kafka_props != n->n_kafka_props; /* compared as a set: order is no change */
+    for (size_t i = 0; !props && i < n->n_kafka_props; i++) {
+        size_t j = 0;
+        while (j < o->n_kafka_props && strcmp(o->kafka_prop_keys[j], n->kafka_prop_keys[i]) != 0)
+            j++;
+        props = j == o->n_kafka_props || str_differs(o->kafka_prop_vals[j], n->kafka_prop_vals[i]);
+    }
     CHANGED(props, "kafka.properties");
     CHANGED(str_differs(o->db_path, n->db_path), "store.path");
     CHANGED(o->commit_interval_ms != n->commit_interval_ms, "store.commit_interval");
@@ -316,11 +319,9 @@ static void warn_startup_only(const struct hd_config *o, const struct hd_config 
     CHANGED(str_differs(o->admin_listen, n->admin_listen), "admin.listen");
     for (size_t i = 0; i < n->n_instances; i++) {
         const struct hd_instance_conf *a = hd_config_instance(o, n->instances[i].id);
-        char name[200];
-        snprintf(name, sizeof(name), "channels.%s.inbound_listen/inbound_path", n->instances[i].id);
-        CHANGED(a && (str_differs(a->inbound_listen, n->instances[i].inbound_listen) ||
-                      str_differs(a->inbound_path, n->instances[i].inbound_path)),
-                name);
+        char name[200]; /* (inbound_path is taken at once: the listener reads the new one) */
+        snprintf(name, sizeof(name), "channels.%s.inbound_listen", n->instances[i].id);
+        CHANGED(a && str_differs(a->inbound_listen, n->instances[i].inbound_listen), name);
     }
 #undef CHANGED
     if (len)

@@ -409,6 +409,7 @@ void hd_inst_apply_reload(struct hd_instance *in)
         return;
     if (in->created && in->chan->destroy)
         in->chan->destroy(in->state);
+    hd_inst_free_read_secrets(in); /* the destroyed adapter's; the new one reads its own */
     hd_tokens_free(in);
     in->state = NULL;
     in->created = 0;

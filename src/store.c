@@ -245,7 +245,7 @@ static int journal_mode_wal(sqlite3 *db, char *mode, size_t len, char *err, size
     return rc == SQLITE_ROW ? 0 : HD_EIO;
 }
 
-static int migrate(sqlite3 *db, char *err, size_t errlen)
+static int migrate(sqlite3 *db, struct open_progress *prog, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     int version = 0;
@@ -276,6 +276,16 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
             char ignore[64];
             exec(db, "ROLLBACK", ignore, sizeof(ignore));
             return HD_EIO;
+        }
+        /* the COMMIT of a big migration also checkpoints it, and runs no SQL steps the
+         * progress handler would see: say so before, when the migration was a long one */
+        if (prog && prog->o->progress) {
+            int64_t every = prog->o->progress_ms > 0 ? prog->o->progress_ms : PROGRESS_MS;
+            if (hd_mono_ms() - prog->last_ms >= every / 5) {
+                prog->last_ms = hd_mono_ms();
+                prog->o->progress(prog->o->progress_arg,
+                                  "committing a migration of the store's schema");
+            }
         }
         if (exec(db, "COMMIT", err, errlen) != 0)
             return HD_EIO;
@@ -944,7 +954,7 @@ int hd_store_open(struct event_base *base, const struct hd_store_opts *o, struct
         goto fail;
     }
     prog.what = "migrating the store's schema";
-    rc = migrate(s->db, e2, sizeof(e2));
+    rc = migrate(s->db, &prog, e2, sizeof(e2));
     sqlite3_progress_handler(s->db, 0, NULL, NULL);
     if (rc != 0) {
         snprintf(err, errlen, "%s: schema migration failed: %s", o->path, e2);

@@ -117,6 +117,7 @@ const struct hd_services *fake_svc(void)
         svc.conf_list = f_conf_list;
         svc.conf_map_get = f_conf_map_get;
         svc.conf_secret = f_conf_secret;
+        svc.secret_read = NULL; /* the core's needs a real instance */
         svc.log = f_log;
         svc.now_ms = f_now;
     }

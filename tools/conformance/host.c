@@ -467,6 +467,7 @@ void kit_inst_destroy(struct kit *k, struct kit_inst *ki)
 
 static void free_inst(struct hd_instance *in)
 {
+    hd_inst_free_credentials(in); /* and what secret_read() read, wiped */
     hd_tokens_free(in);
     hd_quotas_free(in);
     free(in);
