@@ -197,7 +197,7 @@ void hd_engine_on_wake(evutil_socket_t fd, short what, void *arg);
 /* credentials.c */
 const char *hd_inst_credential(const struct hd_instance *in, const char *key, size_t *len);
 void hd_inst_load_credentials(struct hd_instance *in);
-void hd_inst_free_credentials(struct hd_instance *in); /* and what secret_read() read */
+void hd_inst_free_credentials(struct hd_instance *in);  /* and what secret_read() read */
 void hd_inst_free_read_secrets(struct hd_instance *in); /* once the adapter is destroyed */
 const char *hd_inst_secret_read(struct hd_instance *in, const char *ref, size_t *len, char *err,
                                 size_t errlen);
