@@ -174,6 +174,8 @@ def test_list_channels_shows_loaded_adapters(tmp_path):
         assert re.search(r"^adapter %s \S+ \(built-in\)$" % a, out, re.M), a
     for line in out.splitlines():
         assert line == line.rstrip(), "trailing blanks: %r" % line
+        if line.startswith("adapter ") and line.endswith(".so)"):
+            line = line[:line.rindex(" (")]  # a file's path cannot be wrapped
         assert len(line) <= 100 or " " not in line.strip(), "not wrapped: %r" % line
     rc, out, err = heraldd("--list-channels", "--json", "-c", cfg)
     assert rc == 0, err
