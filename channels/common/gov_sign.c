@@ -5,8 +5,15 @@
 
 #include "gov_sign.h"
 
-int gov_sign(const struct hd_services *svc, const char *secret, size_t secret_len, const char *body,
-             size_t body_len, const char *idempotency_key, struct gov_signed *out)
+struct gov_signed {
+    const char *headers[4]; /* for hd_http_req.headers; point into this struct */
+    size_t n_headers;
+    char h_ts[48], h_sig[96], h_key[320];
+};
+
+static int gov_sign(const struct hd_services *svc, const char *secret, size_t secret_len,
+                    const char *body, size_t body_len, const char *idempotency_key,
+                    struct gov_signed *out)
 {
     char ts[24], hmac[65];
     int n = snprintf(ts, sizeof(ts), "%lld.", (long long)(svc->now_ms() / 1000));
@@ -27,4 +34,28 @@ int gov_sign(const struct hd_services *svc, const char *secret, size_t secret_le
     out->headers[3] = "Content-Type: application/json; charset=utf-8";
     out->n_headers = body_len ? 4 : 3;
     return 0;
+}
+
+int gov_request(const struct hd_services *svc, struct hd_instance *inst, const char *secret,
+                size_t secret_len, const char *method, const char *base, const char *path,
+                const char *body, const char *idempotency_key, hd_http_cb *cb, void *arg,
+                struct hd_http_call **call)
+{
+    char url[2048];
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
+    size_t len = strlen(body);
+    struct gov_signed g;
+    if (gov_sign(svc, secret, secret_len, body, len, idempotency_key, &g) != 0)
+        return -1;
+    struct hd_http_req req = {.struct_size = sizeof(req),
+                              .method = method,
+                              .url = url,
+                              .headers = g.headers,
+                              .n_headers = g.n_headers,
+                              .body = body,
+                              .body_len = len};
+    return svc->http_request(inst, &req, cb, arg, call);
 }

@@ -11,14 +11,12 @@
 
 #include <herald/services.h>
 
-struct gov_signed {
-    const char *headers[4]; /* for hd_http_req.headers; point into this struct */
-    size_t n_headers;
-    char h_ts[48], h_sig[96], h_key[320];
-};
-
-/* Sign `body` (body_len bytes, may be 0) with the instance's secret. 0, or -1 out of memory. */
-int gov_sign(const struct hd_services *svc, const char *secret, size_t secret_len, const char *body,
-             size_t body_len, const char *idempotency_key, struct gov_signed *out);
+/* Send `method` <base><path> (trailing slashes of base dropped) with `body` (a NUL-terminated
+ * JSON text; "" for none), signed with `secret`, through the core's HTTP client. What
+ * http_request() answers: 0 and cb runs exactly once, later; -1 and it never runs. */
+int gov_request(const struct hd_services *svc, struct hd_instance *inst, const char *secret,
+                size_t secret_len, const char *method, const char *base, const char *path,
+                const char *body, const char *idempotency_key, hd_http_cb *cb, void *arg,
+                struct hd_http_call **call);
 
 #endif

@@ -559,34 +559,19 @@ static void on_response(void *arg, const struct hd_http_resp *r)
 static int request(struct board *b, struct hd_op *op, const char *method, const char *path,
                    const char *body, const char *key)
 {
-    char id[80], url[2048];
+    char id[80];
     const char *area;
     if (split_target(op->target, id, sizeof(id), &area) != 0)
         return -1;
     const char *base = b->svc->conf_map_get(b->inst, "board_urls", id);
-    base = base ? base : b->base;
-    size_t blen = strlen(base);
-    while (blen > 0 && base[blen - 1] == '/')
-        blen--;
-    snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
-    size_t len = strlen(body);
-    struct gov_signed g;
-    if (gov_sign(b->svc, b->secret, b->secret_len, body, len, key, &g) != 0)
-        return -1;
-    struct hd_http_req req = {.struct_size = sizeof(req),
-                              .method = method,
-                              .url = url,
-                              .headers = g.headers,
-                              .n_headers = g.n_headers,
-                              .body = body,
-                              .body_len = len};
     struct call *c = calloc(1, sizeof(*c));
     if (!c)
         return -1;
     c->b = b;
     c->op = op;
     op->adapter_data = c;
-    if (b->svc->http_request(b->inst, &req, on_response, c, &c->http) != 0) {
+    if (gov_request(b->svc, b->inst, b->secret, b->secret_len, method, base ? base : b->base, path,
+                    body, key, on_response, c, &c->http) != 0) {
         op->adapter_data = NULL;
         free(c);
         return -1;

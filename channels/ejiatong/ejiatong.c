@@ -424,13 +424,6 @@ static const char *base_of(struct ejt *e, const char *street)
 static int request(struct ejt *e, struct hd_op *op, const char *method, const char *path,
                    const char *body, const char *key)
 {
-    char url[2048];
-    const char *base = base_of(e, op->target);
-    size_t blen = strlen(base);
-    while (blen > 0 && base[blen - 1] == '/')
-        blen--;
-    snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
-    size_t len = strlen(body);
     const char *secret = e->secret;
     size_t secret_len = e->secret_len;
     for (size_t i = 0; op->target && i < e->n_street_secrets; i++)
@@ -438,23 +431,14 @@ static int request(struct ejt *e, struct hd_op *op, const char *method, const ch
             secret = e->street_secrets[i].secret;
             secret_len = e->street_secrets[i].len;
         }
-    struct gov_signed g;
-    if (gov_sign(e->svc, secret, secret_len, body, len, key, &g) != 0)
-        return -1;
-    struct hd_http_req req = {.struct_size = sizeof(req),
-                              .method = method,
-                              .url = url,
-                              .headers = g.headers,
-                              .n_headers = g.n_headers,
-                              .body = body,
-                              .body_len = len};
     struct call *c = calloc(1, sizeof(*c));
     if (!c)
         return -1;
     c->e = e;
     c->op = op;
     op->adapter_data = c;
-    if (e->svc->http_request(e->inst, &req, on_response, c, &c->http) != 0) {
+    if (gov_request(e->svc, e->inst, secret, secret_len, method, base_of(e, op->target), path, body,
+                    key, on_response, c, &c->http) != 0) {
         op->adapter_data = NULL;
         free(c);
         return -1;

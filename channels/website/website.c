@@ -301,24 +301,14 @@ static void on_response(void *arg, const struct hd_http_resp *r)
 static int request(struct website *w, struct hd_op *op, const char *method, const char *url,
                    const char *body, const char *key)
 {
-    size_t len = strlen(body);
-    struct gov_signed g;
-    if (gov_sign(w->svc, w->secret, w->secret_len, body, len, key, &g) != 0)
-        return -1;
-    struct hd_http_req req = {.struct_size = sizeof(req),
-                              .method = method,
-                              .url = url,
-                              .headers = g.headers,
-                              .n_headers = g.n_headers,
-                              .body = body,
-                              .body_len = len};
     struct call *c = calloc(1, sizeof(*c));
     if (!c)
         return -1;
     c->w = w;
     c->op = op;
     op->adapter_data = c;
-    if (w->svc->http_request(w->inst, &req, on_response, c, &c->http) != 0) {
+    if (gov_request(w->svc, w->inst, w->secret, w->secret_len, method, url, "", body, key,
+                    on_response, c, &c->http) != 0) {
         op->adapter_data = NULL;
         free(c);
         return -1;
