@@ -152,8 +152,17 @@ void hd_api_credentials(struct hd_api_req *r);
 void hd_api_retract(struct hd_api_req *r);
 void hd_api_replay(struct hd_api_req *r);
 
-/* An id cursor ([n]) from the "cursor" parameter into p["c_id"]; 400 and -1 when malformed. */
-int hd_api_id_cursor(struct hd_api_req *r, json_t *p);
+/* What every list route takes: only the `allowed` parameters; limit (1..500, default 50), since
+ * and until into a new object, with the `copied` plain parameters (NULL-terminated). NULL after
+ * answering 400. */
+json_t *hd_api_list_params(struct hd_api_req *r, const char *const *allowed,
+                           const char *const *copied);
+/* The "cursor" parameter, as this server gave it out, into p: [id] (c_id), [at, id] or
+ * [at, "key"] (c_at, c_id). 0, or -1 after answering 400. */
+enum hd_api_cursor { HD_CURSOR_ID, HD_CURSOR_AT_ID, HD_CURSOR_AT_KEY };
+int hd_api_list_cursor(struct hd_api_req *r, json_t *p, enum hd_api_cursor kind);
+/* A comma-separated list of delivery states as a JSON array; NULL after answering 400. */
+json_t *hd_api_state_list(struct hd_api_req *r, const char *text);
 /* The timeline of an item (or of one delivery when delivery_id > 0): state changes, attempts and
  * audit entries in time order; each attempt is also added to its delivery's "attempt_log". */
 int hd_api_timeline(sqlite3 *db, const char *item, int64_t delivery_id, json_t *deliveries,

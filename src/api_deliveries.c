@@ -16,8 +16,6 @@
 #include "delivery.h"
 #include "text.h"
 
-#define LIST_MAX     500
-#define LIST_DEFAULT 50
 #define PREVIEW      240
 
 /* ---- GET /deliveries, GET /dead-letters/deliveries ------------------------------------------ */
@@ -89,31 +87,20 @@ void hd_api_deliveries(struct hd_api_req *r)
 {
     static const char *const allowed[] = {"state", "channel", "item",   "since",
                                           "until", "limit",   "cursor", NULL};
+    static const char *const copied[] = {"item", NULL};
     int dead = strcmp(r->segs[0], "dead-letters") == 0;
-    int64_t limit, since, until;
-    if (hd_api_query_only(r, allowed) != 0 ||
-        hd_api_param_int(r, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) != 0 ||
-        hd_api_param_time(r, "since", &since) != 0 || hd_api_param_time(r, "until", &until) != 0)
+    json_t *p = hd_api_list_params(r, allowed, copied);
+    if (!p)
         return;
-    json_t *p = json_pack("{s:I}", "limit", (json_int_t)limit);
     const char *state = hd_api_param(r, "state");
     if (!state && dead)
         state = "failed";
     if (state) {
-        json_t *a = json_array();
-        char *copy = hd_strdup(state), *save = NULL;
-        for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-            if (hd_dstate_parse(s) < 0) {
-                hd_api_error(r->req, 400, "bad_parameter",
-                             "unknown delivery state '%.40s' (see docs/states.md)", s);
-                free(copy);
-                json_decref(a);
-                json_decref(p);
-                return;
-            }
-            json_array_append_new(a, json_string(s));
+        json_t *a = hd_api_state_list(r, state);
+        if (!a) {
+            json_decref(p);
+            return;
         }
-        free(copy);
         if (json_array_size(a) == 1) {
             json_object_set(p, "one_state", json_array_get(a, 0));
         } else {
@@ -131,25 +118,9 @@ void hd_api_deliveries(struct hd_api_req *r)
     }
     if (channel)
         json_object_set_new(p, "channel", json_string(channel));
-    if (hd_api_param(r, "item"))
-        json_object_set_new(p, "item", json_string(hd_api_param(r, "item")));
-    if (since)
-        json_object_set_new(p, "since", json_integer(since));
-    if (until)
-        json_object_set_new(p, "until", json_integer(until));
-    const char *cursor = hd_api_param(r, "cursor");
-    if (cursor) {
-        json_t *c = hd_api_cursor_parse(cursor);
-        if (!c || json_array_size(c) != 2 || !json_is_integer(json_array_get(c, 0)) ||
-            !json_is_integer(json_array_get(c, 1))) {
-            json_decref(c);
-            json_decref(p);
-            hd_api_error(r->req, 400, "bad_parameter", "cursor is not one this server gave out");
-            return;
-        }
-        json_object_set(p, "c_at", json_array_get(c, 0));
-        json_object_set(p, "c_id", json_array_get(c, 1));
-        json_decref(c);
+    if (hd_api_list_cursor(r, p, HD_CURSOR_AT_ID) != 0) {
+        json_decref(p);
+        return;
     }
     hd_api_submit(hd_api_reader(r->api), r->req, q_deliveries, p, NULL);
 }
@@ -324,14 +295,10 @@ void hd_api_rejections(struct hd_api_req *r)
 {
     static const char *const allowed[] = {"reason", "replayed", "since", "until",
                                           "limit",  "cursor",   NULL};
-    int64_t limit, since, until;
-    if (hd_api_query_only(r, allowed) != 0 ||
-        hd_api_param_int(r, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) != 0 ||
-        hd_api_param_time(r, "since", &since) != 0 || hd_api_param_time(r, "until", &until) != 0)
+    static const char *const copied[] = {"reason", NULL};
+    json_t *p = hd_api_list_params(r, allowed, copied);
+    if (!p)
         return;
-    json_t *p = json_pack("{s:I}", "limit", (json_int_t)limit);
-    if (hd_api_param(r, "reason"))
-        json_object_set_new(p, "reason", json_string(hd_api_param(r, "reason")));
     const char *replayed = hd_api_param(r, "replayed");
     if (replayed && strcmp(replayed, "true") && strcmp(replayed, "false")) {
         json_decref(p);
@@ -340,11 +307,7 @@ void hd_api_rejections(struct hd_api_req *r)
     }
     if (replayed)
         json_object_set_new(p, "replayed", json_integer(strcmp(replayed, "true") == 0));
-    if (since)
-        json_object_set_new(p, "since", json_integer(since));
-    if (until)
-        json_object_set_new(p, "until", json_integer(until));
-    if (hd_api_id_cursor(r, p) != 0) {
+    if (hd_api_list_cursor(r, p, HD_CURSOR_ID) != 0) {
         json_decref(p);
         return;
     }

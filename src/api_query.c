@@ -91,7 +91,7 @@ json_t *hd_api_delivery_json(sqlite3_stmt *st, int i0)
 }
 
 /* A comma-separated list of delivery states as a JSON array; 400 and NULL when one is bad. */
-static json_t *state_list(struct hd_api_req *r, const char *text)
+json_t *hd_api_state_list(struct hd_api_req *r, const char *text)
 {
     json_t *a = json_array();
     char *copy = hd_strdup(text), *save = NULL;
@@ -113,6 +113,47 @@ static json_t *state_list(struct hd_api_req *r, const char *text)
     }
     free(copy);
     return a;
+}
+
+json_t *hd_api_list_params(struct hd_api_req *r, const char *const *allowed,
+                           const char *const *copied)
+{
+    int64_t limit, since, until;
+    if (hd_api_query_only(r, allowed) != 0 ||
+        hd_api_param_int(r, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) != 0 ||
+        hd_api_param_time(r, "since", &since) != 0 || hd_api_param_time(r, "until", &until) != 0)
+        return NULL;
+    json_t *p = json_pack("{s:I}", "limit", (json_int_t)limit);
+    for (size_t i = 0; copied && copied[i]; i++)
+        if (hd_api_param(r, copied[i]))
+            json_object_set_new(p, copied[i], json_string(hd_api_param(r, copied[i])));
+    if (since)
+        json_object_set_new(p, "since", json_integer(since));
+    if (until)
+        json_object_set_new(p, "until", json_integer(until));
+    return p;
+}
+
+int hd_api_list_cursor(struct hd_api_req *r, json_t *p, enum hd_api_cursor kind)
+{
+    const char *cursor = hd_api_param(r, "cursor");
+    if (!cursor)
+        return 0;
+    json_t *c = hd_api_cursor_parse(cursor),
+           *last = json_array_get(c, kind == HD_CURSOR_ID ? 0 : 1);
+    int ok = c && json_array_size(c) == (kind == HD_CURSOR_ID ? 1 : 2) &&
+             (kind == HD_CURSOR_ID || json_is_integer(json_array_get(c, 0))) &&
+             (kind == HD_CURSOR_AT_KEY ? json_is_string(last) : json_is_integer(last));
+    if (!ok) {
+        json_decref(c);
+        hd_api_error(r->req, 400, "bad_parameter", "cursor is not one this server gave out");
+        return -1;
+    }
+    if (kind != HD_CURSOR_ID)
+        json_object_set(p, "c_at", json_array_get(c, 0));
+    json_object_set(p, "c_id", last);
+    json_decref(c);
+    return 0;
 }
 
 /* ---- GET /items ----------------------------------------------------------------------------- */
@@ -195,16 +236,13 @@ void hd_api_items(struct hd_api_req *r)
     static const char *const allowed[] = {"state",  "channel", "category", "publisher",
                                           "column", "since",   "until",    "q",
                                           "limit",  "cursor",  NULL};
-    if (hd_api_query_only(r, allowed) != 0)
+    static const char *const copied[] = {"channel", "category", "publisher", "column", "q", NULL};
+    json_t *p = hd_api_list_params(r, allowed, copied);
+    if (!p)
         return;
-    int64_t limit, since, until;
-    if (hd_api_param_int(r, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) != 0 ||
-        hd_api_param_time(r, "since", &since) != 0 || hd_api_param_time(r, "until", &until) != 0)
-        return;
-    json_t *p = json_pack("{s:I}", "limit", (json_int_t)limit);
     const char *state = hd_api_param(r, "state");
     if (state) {
-        json_t *a = state_list(r, state);
+        json_t *a = hd_api_state_list(r, state);
         if (!a) {
             json_decref(p);
             return;
@@ -214,27 +252,9 @@ void hd_api_items(struct hd_api_req *r)
         free(text);
         json_decref(a);
     }
-    static const char *const copied[] = {"channel", "category", "publisher", "column", "q"};
-    for (size_t i = 0; i < HD_ARRAY_LEN(copied); i++)
-        if (hd_api_param(r, copied[i]))
-            json_object_set_new(p, copied[i], json_string(hd_api_param(r, copied[i])));
-    if (since)
-        json_object_set_new(p, "since", json_integer(since));
-    if (until)
-        json_object_set_new(p, "until", json_integer(until));
-    const char *cursor = hd_api_param(r, "cursor");
-    if (cursor) {
-        json_t *c = hd_api_cursor_parse(cursor);
-        if (!c || json_array_size(c) != 2 || !json_is_integer(json_array_get(c, 0)) ||
-            !json_is_string(json_array_get(c, 1))) {
-            json_decref(c);
-            json_decref(p);
-            hd_api_error(r->req, 400, "bad_parameter", "cursor is not one this server gave out");
-            return;
-        }
-        json_object_set(p, "c_at", json_array_get(c, 0));
-        json_object_set(p, "c_id", json_array_get(c, 1));
-        json_decref(c);
+    if (hd_api_list_cursor(r, p, HD_CURSOR_AT_KEY) != 0) {
+        json_decref(p);
+        return;
     }
     hd_api_submit(hd_api_reader(r->api), r->req, q_items, p, NULL);
 }
@@ -708,41 +728,15 @@ static void q_audit(sqlite3 *db, const json_t *p, struct hd_api_result *res)
                              : json_null());
 }
 
-int hd_api_id_cursor(struct hd_api_req *r, json_t *p)
-{
-    const char *cursor = hd_api_param(r, "cursor");
-    if (!cursor)
-        return 0;
-    json_t *c = hd_api_cursor_parse(cursor);
-    if (!c || json_array_size(c) != 1 || !json_is_integer(json_array_get(c, 0))) {
-        json_decref(c);
-        hd_api_error(r->req, 400, "bad_parameter", "cursor is not one this server gave out");
-        return -1;
-    }
-    json_object_set(p, "c_id", json_array_get(c, 0));
-    json_decref(c);
-    return 0;
-}
-
 void hd_api_audit(struct hd_api_req *r)
 {
     static const char *const allowed[] = {"who",   "action", "item",   "channel", "since",
                                           "until", "limit",  "cursor", NULL};
-    int64_t limit, since, until;
-    if (hd_api_query_only(r, allowed) != 0 ||
-        hd_api_param_int(r, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) != 0 ||
-        hd_api_param_time(r, "since", &since) != 0 || hd_api_param_time(r, "until", &until) != 0)
+    static const char *const copied[] = {"who", "action", "item", "channel", NULL};
+    json_t *p = hd_api_list_params(r, allowed, copied);
+    if (!p)
         return;
-    json_t *p = json_pack("{s:I}", "limit", (json_int_t)limit);
-    static const char *const copied[] = {"who", "action", "item", "channel"};
-    for (size_t i = 0; i < HD_ARRAY_LEN(copied); i++)
-        if (hd_api_param(r, copied[i]))
-            json_object_set_new(p, copied[i], json_string(hd_api_param(r, copied[i])));
-    if (since)
-        json_object_set_new(p, "since", json_integer(since));
-    if (until)
-        json_object_set_new(p, "until", json_integer(until));
-    if (hd_api_id_cursor(r, p) != 0) {
+    if (hd_api_list_cursor(r, p, HD_CURSOR_ID) != 0) {
         json_decref(p);
         return;
     }
