@@ -16,7 +16,7 @@
 #include "delivery.h"
 #include "text.h"
 
-#define PREVIEW      240
+#define PREVIEW 240
 
 /* ---- GET /deliveries, GET /dead-letters/deliveries ------------------------------------------ */
 
