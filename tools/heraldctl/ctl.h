@@ -90,6 +90,17 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Shared by the commands (ctl_cmds.c). */
 /* GET base+query page by page (every page when all), print rows with row() in table t, or the
  * concatenated JSON array `key` with --json. query is rewritten to add the cursor. */
+/* A list command's options that are its route's query parameters: an option whose getopt value
+ * is i (1.. n_params - 1) adds params[i]=VALUE to q; CTL_OPT_ALL (--all) sets all. For
+ * ctl_getopt(..., ctl_on_list_opt, &list, ...). */
+#define CTL_OPT_ALL 200
+struct ctl_list {
+    const char *const *params;
+    size_t n_params;
+    char q[4096];
+    int all;
+};
+int ctl_on_list_opt(int o, const char *arg, void *ud);
 int ctl_list_pages(struct ctl *c, const char *base, char *query, size_t qlen, int all,
                    const char *key, void (*row)(struct ctl_table *t, json_t *o),
                    struct ctl_table *t);

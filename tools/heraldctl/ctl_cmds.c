@@ -145,70 +145,16 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 /* ---- items ------------------------------------------------------------------------------------
  */
 
-struct list_opts {
-    const char *state, *channel, *category, *publisher, *column, *since, *until, *search, *limit,
-        *cursor, *item;
-    int all;
-};
-
-enum {
-    O_STATE = 1,
-    O_CHANNEL,
-    O_CATEGORY,
-    O_PUBLISHER,
-    O_COLUMN,
-    O_SINCE,
-    O_UNTIL,
-    O_SEARCH,
-    O_LIMIT,
-    O_CURSOR,
-    O_ALL,
-    O_ITEM,
-};
-
-static int on_list(int o, const char *arg, void *ud)
+int ctl_on_list_opt(int o, const char *arg, void *ud)
 {
-    struct list_opts *l = ud;
-    switch (o) {
-    case O_STATE:
-        l->state = arg;
-        break;
-    case O_CHANNEL:
-        l->channel = arg;
-        break;
-    case O_CATEGORY:
-        l->category = arg;
-        break;
-    case O_PUBLISHER:
-        l->publisher = arg;
-        break;
-    case O_COLUMN:
-        l->column = arg;
-        break;
-    case O_SINCE:
-        l->since = arg;
-        break;
-    case O_UNTIL:
-        l->until = arg;
-        break;
-    case O_SEARCH:
-        l->search = arg;
-        break;
-    case O_LIMIT:
-        l->limit = arg;
-        break;
-    case O_CURSOR:
-        l->cursor = arg;
-        break;
-    case O_ALL:
+    struct ctl_list *l = ud;
+    if (o == CTL_OPT_ALL) {
         l->all = 1;
-        break;
-    case O_ITEM:
-        l->item = arg;
-        break;
-    default:
-        return 1;
+        return 0;
     }
+    if (o <= 0 || (size_t)o >= l->n_params || !l->params[o])
+        return 1;
+    ctl_query_add(l->q, sizeof(l->q), l->params[o], arg);
     return 0;
 }
 
@@ -276,41 +222,27 @@ static void item_row(struct ctl_table *t, json_t *o)
 int ctl_items(struct ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"state", required_argument, NULL, O_STATE},
-        {"channel", required_argument, NULL, O_CHANNEL},
-        {"category", required_argument, NULL, O_CATEGORY},
-        {"publisher", required_argument, NULL, O_PUBLISHER},
-        {"column", required_argument, NULL, O_COLUMN},
-        {"since", required_argument, NULL, O_SINCE},
-        {"until", required_argument, NULL, O_UNTIL},
-        {"search", required_argument, NULL, O_SEARCH},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"cursor", required_argument, NULL, O_CURSOR},
-        {"all", no_argument, NULL, O_ALL},
-        {NULL, 0, NULL, 0},
+        {"state", required_argument, NULL, 1},    {"channel", required_argument, NULL, 2},
+        {"category", required_argument, NULL, 3}, {"publisher", required_argument, NULL, 4},
+        {"column", required_argument, NULL, 5},   {"since", required_argument, NULL, 6},
+        {"until", required_argument, NULL, 7},    {"search", required_argument, NULL, 8},
+        {"limit", required_argument, NULL, 9},    {"cursor", required_argument, NULL, 10},
+        {"all", no_argument, NULL, CTL_OPT_ALL},  {NULL, 0, NULL, 0},
     };
-    struct list_opts l = {0};
-    int first, rc = ctl_getopt(c, "items", argc, argv, opts, on_list, &l, &first);
+    static const char *const params[] = {NULL,        "state",  "channel", "category",
+                                         "publisher", "column", "since",   "until",
+                                         "q",         "limit",  "cursor"};
+    struct ctl_list l = {.params = params, .n_params = sizeof(params) / sizeof(params[0])};
+    int first, rc = ctl_getopt(c, "items", argc, argv, opts, ctl_on_list_opt, &l, &first);
     if (rc)
         return rc;
     if (first < argc)
         return ctl_usage_error("items", "unexpected argument '%s'", argv[first]);
-    char q[PATH_LEN] = "";
-    ctl_query_add(q, sizeof(q), "state", l.state);
-    ctl_query_add(q, sizeof(q), "channel", l.channel);
-    ctl_query_add(q, sizeof(q), "category", l.category);
-    ctl_query_add(q, sizeof(q), "publisher", l.publisher);
-    ctl_query_add(q, sizeof(q), "column", l.column);
-    ctl_query_add(q, sizeof(q), "since", l.since);
-    ctl_query_add(q, sizeof(q), "until", l.until);
-    ctl_query_add(q, sizeof(q), "q", l.search);
-    ctl_query_add(q, sizeof(q), "limit", l.limit);
-    ctl_query_add(q, sizeof(q), "cursor", l.cursor);
     static const char *const heads[] = {"ID",        "VER",        "APPROVED", "CATEGORY",
                                         "PUBLISHER", "DELIVERIES", "TITLE"};
     struct ctl_table *t = ctl_table_new(7, heads, 6);
     ctl_table_right(t, 1);
-    rc = ctl_list_pages(c, "/api/v1/items", q, sizeof(q), l.all, "items", item_row, t);
+    rc = ctl_list_pages(c, "/api/v1/items", l.q, sizeof(l.q), l.all, "items", item_row, t);
     ctl_table_free(t);
     return rc;
 }
@@ -439,37 +371,31 @@ void ctl_delivery_row(struct ctl_table *t, json_t *d)
 int ctl_deliveries(struct ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"state", required_argument, NULL, O_STATE},
-        {"channel", required_argument, NULL, O_CHANNEL},
-        {"item", required_argument, NULL, O_ITEM},
-        {"since", required_argument, NULL, O_SINCE},
-        {"until", required_argument, NULL, O_UNTIL},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"cursor", required_argument, NULL, O_CURSOR},
-        {"all", no_argument, NULL, O_ALL},
+        {"state", required_argument, NULL, 1},
+        {"channel", required_argument, NULL, 2},
+        {"item", required_argument, NULL, 3},
+        {"since", required_argument, NULL, 4},
+        {"until", required_argument, NULL, 5},
+        {"limit", required_argument, NULL, 6},
+        {"cursor", required_argument, NULL, 7},
+        {"all", no_argument, NULL, CTL_OPT_ALL},
         {NULL, 0, NULL, 0},
     };
-    struct list_opts l = {0};
-    int first, rc = ctl_getopt(c, "deliveries", argc, argv, opts, on_list, &l, &first);
+    static const char *const params[] = {NULL,    "state", "channel", "item",
+                                         "since", "until", "limit",   "cursor"};
+    struct ctl_list l = {.params = params, .n_params = sizeof(params) / sizeof(params[0])};
+    int first, rc = ctl_getopt(c, "deliveries", argc, argv, opts, ctl_on_list_opt, &l, &first);
     if (rc)
         return rc;
     if (first < argc)
         return ctl_usage_error("deliveries", "unexpected argument '%s'", argv[first]);
-    char q[PATH_LEN] = "";
-    ctl_query_add(q, sizeof(q), "state", l.state);
-    ctl_query_add(q, sizeof(q), "channel", l.channel);
-    ctl_query_add(q, sizeof(q), "item", l.item);
-    ctl_query_add(q, sizeof(q), "since", l.since);
-    ctl_query_add(q, sizeof(q), "until", l.until);
-    ctl_query_add(q, sizeof(q), "limit", l.limit);
-    ctl_query_add(q, sizeof(q), "cursor", l.cursor);
     static const char *const heads[] = {"ID",    "ITEM",     "VER",     "CHANNEL",
                                         "STATE", "ATTEMPTS", "UPDATED", "WHY"};
     struct ctl_table *t = ctl_table_new(8, heads, 7);
     ctl_table_right(t, 0);
     ctl_table_right(t, 2);
     ctl_table_right(t, 5);
-    rc = ctl_list_pages(c, "/api/v1/deliveries", q, sizeof(q), l.all, "deliveries",
+    rc = ctl_list_pages(c, "/api/v1/deliveries", l.q, sizeof(l.q), l.all, "deliveries",
                         ctl_delivery_row, t);
     ctl_table_free(t);
     return rc;

@@ -538,37 +538,6 @@ int ctl_report(struct ctl *c, int argc, char **argv)
 
 /* ---- audit --------------------------------------------------------------------------------- */
 
-enum { U_ITEM = 1, U_CHANNEL, U_WHO, U_ACTION, U_LIMIT };
-
-struct audit_opts {
-    const char *item, *channel, *who, *action, *limit;
-};
-
-static int on_audit(int o, const char *arg, void *ud)
-{
-    struct audit_opts *a = ud;
-    switch (o) {
-    case U_ITEM:
-        a->item = arg;
-        break;
-    case U_CHANNEL:
-        a->channel = arg;
-        break;
-    case U_WHO:
-        a->who = arg;
-        break;
-    case U_ACTION:
-        a->action = arg;
-        break;
-    case U_LIMIT:
-        a->limit = arg;
-        break;
-    default:
-        return 1;
-    }
-    return 0;
-}
-
 static void audit_row(struct ctl_table *t, json_t *e)
 {
     char ts[40], d[32];
@@ -587,29 +556,21 @@ static void audit_row(struct ctl_table *t, json_t *e)
 int ctl_audit(struct ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"item", required_argument, NULL, U_ITEM},
-        {"channel", required_argument, NULL, U_CHANNEL},
-        {"who", required_argument, NULL, U_WHO},
-        {"action", required_argument, NULL, U_ACTION},
-        {"limit", required_argument, NULL, U_LIMIT},
-        {NULL, 0, NULL, 0},
+        {"item", required_argument, NULL, 1},  {"channel", required_argument, NULL, 2},
+        {"who", required_argument, NULL, 3},   {"action", required_argument, NULL, 4},
+        {"limit", required_argument, NULL, 5}, {NULL, 0, NULL, 0},
     };
-    struct audit_opts a = {0};
-    int first, rc = ctl_getopt(c, "audit", argc, argv, opts, on_audit, &a, &first);
+    static const char *const params[] = {NULL, "item", "channel", "who", "action", "limit"};
+    struct ctl_list l = {.params = params, .n_params = sizeof(params) / sizeof(params[0])};
+    int first, rc = ctl_getopt(c, "audit", argc, argv, opts, ctl_on_list_opt, &l, &first);
     if (rc)
         return rc;
     if (first < argc)
         return ctl_usage_error("audit", "unexpected argument '%s'", argv[first]);
-    char q[PATH_LEN] = "";
-    ctl_query_add(q, sizeof(q), "item", a.item);
-    ctl_query_add(q, sizeof(q), "channel", a.channel);
-    ctl_query_add(q, sizeof(q), "who", a.who);
-    ctl_query_add(q, sizeof(q), "action", a.action);
-    ctl_query_add(q, sizeof(q), "limit", a.limit);
     static const char *const heads[] = {"AT",       "WHO",     "ACTION", "ITEM",
                                         "DELIVERY", "CHANNEL", "REASON"};
     struct ctl_table *t = ctl_table_new(7, heads, 6);
-    rc = ctl_list_pages(c, "/api/v1/audit", q, sizeof(q), 0, "entries", audit_row, t);
+    rc = ctl_list_pages(c, "/api/v1/audit", l.q, sizeof(l.q), 0, "entries", audit_row, t);
     ctl_table_free(t);
     return rc;
 }
