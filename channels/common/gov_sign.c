@@ -59,3 +59,23 @@ int gov_request(const struct hd_services *svc, struct hd_instance *inst, const c
                               .body_len = len};
     return svc->http_request(inst, &req, cb, arg, call);
 }
+
+enum hd_outcome_kind gov_failure(const struct hd_services *svc, const struct hd_http_resp *r,
+                                 const char *error, const char **detail, int64_t *at_ms)
+{
+    int s = r->status;
+    *at_ms = 0;
+    if (s == 429 || s == 503) {
+        *at_ms = svc->retry_after_ms(r);
+        return *at_ms > 0 ? HD_OUT_RETRY_AFTER : HD_OUT_RETRY;
+    }
+    if (s == 409 && error && strcmp(error, "in_flight") == 0) {
+        *detail = "the platform is still processing this key";
+        return HD_OUT_RETRY;
+    }
+    if (s == 401) {
+        *detail = "the platform refused our signature: check the secret and the clock";
+        return HD_OUT_NEEDS_OPERATOR;
+    }
+    return s >= 500 || s == 408 ? HD_OUT_RETRY : HD_OUT_REJECTED;
+}

@@ -19,4 +19,13 @@ int gov_request(const struct hd_services *svc, struct hd_instance *inst, const c
                 const char *body, const char *idempotency_key, hd_http_cb *cb, void *arg,
                 struct hd_http_call **call);
 
+/* What a failure answer of the protocol means, for the answers the district platforms share:
+ * 429 and 503 (retry_after with *at_ms when Retry-After says when, else retry), 409 `in_flight`
+ * (retry), 401 (our signature or clock: needs an operator), 5xx and 408 (retry), anything else
+ * (rejected: this content or this target). `error` is the body's "error" (may be NULL). Where the
+ * protocol has an explanation, *detail is set to it. Adapters handle their successes and their
+ * own answers first. */
+enum hd_outcome_kind gov_failure(const struct hd_services *svc, const struct hd_http_resp *r,
+                                 const char *error, const char **detail, int64_t *at_ms);
+
 #endif

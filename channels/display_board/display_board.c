@@ -536,22 +536,15 @@ static void on_response(void *arg, const struct hd_http_resp *r)
         finish(c, HD_OUT_ACCEPTED, "board_offline",
                "the board is offline: the gateway queued the message", s, target,
                now + c->b->poll_ms);
-    } else if (s == 429 || s == 503) {
-        int64_t at = svc->retry_after_ms(r);
-        finish(c, at > 0 ? HD_OUT_RETRY_AFTER : HD_OUT_RETRY, reason, detail, s, NULL, at);
-    } else if (s == 409 && error && strcmp(error, "in_flight") == 0) {
-        finish(c, HD_OUT_RETRY, reason, "the gateway is still processing this key", s, NULL, 0);
     } else if (s == 422 && error && strcmp(error, "expired") == 0) {
         finish(c, HD_OUT_CANCELLED, reason, "the message's window is over: not shown", s, NULL, 0);
-    } else if (s == 401) {
-        finish(c, HD_OUT_NEEDS_OPERATOR, reason,
-               "the gateway refused our signature: check the secret and the clock", s, NULL, 0);
-    } else if (s >= 500 || s == 408) {
-        finish(c, HD_OUT_RETRY, reason, detail, s, NULL, 0);
     } else {
-        /* 400, 404 unknown board/area, 422 text_not_gbk_encodable / text_too_long (our limits
-         * disagree with the gateway's: fix area_max_chars) */
-        finish(c, HD_OUT_REJECTED, reason, detail, s, NULL, 0);
+        /* rejected: 400, 404 unknown board/area, 422 text_not_gbk_encodable / text_too_long (our
+         * limits disagree with the gateway's: fix area_max_chars) */
+        const char *d = detail;
+        int64_t at;
+        enum hd_outcome_kind k = gov_failure(svc, r, error, &d, &at);
+        finish(c, k, reason, d, s, NULL, at);
     }
     json_decref(j);
 }

@@ -395,22 +395,13 @@ static void on_response(void *arg, const struct hd_http_resp *r)
         const char *url = json_string_value(json_object_get(j, "notice_url"));
         finish(c, HD_OUT_DELIVERED, s == 201 ? "created" : "updated", NULL, s,
                nid ? nid : c->op->item->id, url, 0);
-    } else if (s == 429 || s == 503) {
-        int64_t at = c->e->svc->retry_after_ms(r);
-        finish(c, at > 0 ? HD_OUT_RETRY_AFTER : HD_OUT_RETRY, reason, detail, s, NULL, NULL, at);
-    } else if (s == 409 && error && strcmp(error, "in_flight") == 0) {
-        finish(c, HD_OUT_RETRY, reason, "the platform is still processing this key", s, NULL, NULL,
-               0);
-    } else if (s == 401) {
-        finish(c, HD_OUT_NEEDS_OPERATOR, reason,
-               "the platform refused our signature: check the secret and the clock", s, NULL, NULL,
-               0);
-    } else if (s >= 500 || s == 408) {
-        finish(c, HD_OUT_RETRY, reason, detail, s, NULL, NULL, 0);
     } else {
-        /* 400/422 validation, 404 unknown street, 409 stale revision: this content or this
-         * street, not a transient state; the other streets go on */
-        finish(c, HD_OUT_REJECTED, reason, detail, s, NULL, NULL, 0);
+        /* rejected: 400/422 validation, 404 unknown street, 409 stale revision -- this content or
+         * this street, not a transient state; the other streets go on */
+        const char *d = detail;
+        int64_t at;
+        enum hd_outcome_kind k = gov_failure(c->e->svc, r, error, &d, &at);
+        finish(c, k, reason, d, s, NULL, NULL, at);
     }
     json_decref(j);
 }

@@ -276,24 +276,15 @@ static void on_response(void *arg, const struct hd_http_resp *r)
         else
             complete(c, HD_OUT_DELIVERED, s == 201 ? "created" : "updated", NULL, r,
                      idbuf[0] ? idbuf : json_string_value(id), url, 0);
-    } else if (s == 429 || s == 503) {
-        int64_t at = c->w->svc->retry_after_ms(r);
-        complete(c, at > 0 ? HD_OUT_RETRY_AFTER : HD_OUT_RETRY, reason, detail, r, NULL, NULL, at);
     } else if (!retract && s == 409 && error && strcmp(error, "revision_exists") == 0) {
         json_decref(j);
         lookup(c); /* completes the op */
         return;
-    } else if (s == 409 && error && strcmp(error, "in_flight") == 0) {
-        complete(c, HD_OUT_RETRY, reason, "the gateway is still processing this key", r, NULL, NULL,
-                 0);
-    } else if (s == 401) {
-        complete(c, HD_OUT_NEEDS_OPERATOR, reason,
-                 "the gateway refused our signature: check the secret and the clock", r, NULL, NULL,
-                 0);
-    } else if (s >= 500 || s == 408) {
-        complete(c, HD_OUT_RETRY, reason, detail, r, NULL, NULL, 0);
     } else {
-        complete(c, HD_OUT_REJECTED, reason, detail, r, NULL, NULL, 0);
+        const char *d = detail;
+        int64_t at;
+        enum hd_outcome_kind k = gov_failure(c->w->svc, r, error, &d, &at);
+        complete(c, k, reason, d, r, NULL, NULL, at);
     }
     json_decref(j);
 }
